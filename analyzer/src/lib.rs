@@ -1,0 +1,22 @@
+//! Plimsoll's analyzer: an image in, an [`model::Analysis`] out.
+//!
+//! - `source`: image references and where images come from (registry, OCI layout, archives).
+//! - `layers`: decompression with limits, the single-pass tar walk, whiteouts and squashing.
+//! - `catalog`: one cataloger per ecosystem, and the distro.
+//! - `content`: secret and content patterns, redaction.
+//! - `facts`: the image config and the reconstructed Dockerfile.
+//! - `model`: the Analysis document (the wire format) and purls.
+//! - `output`: CycloneDX, SPDX and table renderings of an analysis.
+//! - `scan`: the pipeline that ties them together.
+//! - `settings`: limits and what to look for.
+
+pub mod catalog;
+pub mod content;
+pub mod facts;
+pub mod layers;
+pub mod model;
+pub mod scan;
+pub mod settings;
+pub mod source;
+
+pub use facts::ConfigError;
