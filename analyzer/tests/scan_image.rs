@@ -63,9 +63,9 @@ async fn debian_packages_with_introducing_and_record_layers() {
     let dir = tempfile::tempdir().expect("tempdir");
     Image::new(vec![l0, l1, l2]).write_oci_dir(dir.path(), "test");
 
-    let a = scan_dir(dir.path(), &ScanSettings::default())
-        .await
-        .expect("scan");
+    let mut settings = ScanSettings::default();
+    settings.file_digests.md5 = true;
+    let a = scan_dir(dir.path(), &settings).await.expect("scan");
     let distro = a.distro.as_ref().expect("distro");
     assert_eq!(
         (distro.id.as_str(), distro.version_id.as_deref()),
@@ -120,6 +120,26 @@ async fn debian_packages_with_introducing_and_record_layers() {
             .all(|f| f.path != "/lib/x86_64-linux-gnu/liblzma.so.5.4.1"),
         "whited-out file still listed"
     );
+    // Package verification: every file dpkg recorded an md5 for hashes to it in the image.
+    let index: std::collections::HashMap<&str, &plimsoll_analyzer::model::FileEntry> =
+        a.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let mut verified = 0;
+    for p in &a.packages {
+        for f in p.files.iter().filter(|f| f.digest.is_some()) {
+            let entry = index
+                .get(f.path.as_str())
+                .unwrap_or_else(|| panic!("{} missing", f.path));
+            assert_eq!(
+                entry.md5.as_deref(),
+                f.digest.as_ref().map(|d| d.value.as_str()),
+                "{}",
+                f.path
+            );
+            assert_eq!(entry.sha256.as_ref().map(String::len), Some(64));
+            verified += 1;
+        }
+    }
+    assert!(verified > 20, "only {verified} files verified");
     assert_eq!(a.image.layers.len(), 3);
     assert!(
         a.image
