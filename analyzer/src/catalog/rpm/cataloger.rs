@@ -420,4 +420,62 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn found_by_the_layer_walk_with_distro_purls() {
+        use crate::content::ContentScanner;
+        use crate::layers::{WalkCtx, squash, walk_layer};
+        use crate::model::Distro;
+        use crate::settings::{ContentSettings, Limits};
+
+        let db = gunzip(include_bytes!("testdata/sqlite/rpmdb.sqlite.gz"));
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(db.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(
+            &mut header,
+            "usr/lib/sysimage/rpm/rpmdb.sqlite",
+            db.as_slice(),
+        )
+        .expect("tar entry");
+        let layer = tar.into_inner().expect("tar");
+
+        let catalogers = crate::catalog::all();
+        let content = ContentScanner::new(&ContentSettings::default());
+        let limits = Limits::default();
+        let ctx = WalkCtx {
+            layer: 0,
+            expected_digest: None,
+            catalogers: &catalogers,
+            content: &content,
+            limits: &limits,
+            keep: &|_| false,
+        };
+        let scan = walk_layer(layer.as_slice(), &ctx).expect("walk");
+        let layers = [scan];
+        let fs = squash(&layers);
+        let alma = Distro {
+            id: "almalinux".into(),
+            version_id: Some("9.4".into()),
+            ..Distro::default()
+        };
+        let (packages, warnings) = crate::catalog::assemble(&layers, &fs, Some(&alma));
+        assert_eq!(warnings, Vec::new());
+        let purls: Vec<&str> = packages.iter().map(|p| p.purl.as_str()).collect();
+        assert_eq!(
+            purls,
+            vec![
+                "pkg:rpm/almalinux/legacy-md5@0.9-3.el7?arch=noarch&distro=almalinux-9.4&upstream=legacy-md5-0.9-3.el7.src.rpm",
+                "pkg:rpm/almalinux/openssl@3.0.7-24.el9?arch=x86_64&distro=almalinux-9.4&epoch=1&upstream=openssl-3.0.7-24.el9.src.rpm",
+                "pkg:rpm/almalinux/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=almalinux-9.4&epoch=1&upstream=openssl-3.0.7-24.el9.src.rpm",
+                "pkg:rpm/almalinux/plimsoll-fixture@1.0-1?arch=noarch&distro=almalinux-9.4&upstream=plimsoll-fixture-1.0-1.src.rpm",
+            ]
+        );
+        assert_eq!(
+            packages[0].locations,
+            vec!["/usr/lib/sysimage/rpm/rpmdb.sqlite"]
+        );
+    }
 }
