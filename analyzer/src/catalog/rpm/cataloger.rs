@@ -451,6 +451,7 @@ mod tests {
             catalogers: &catalogers,
             content: &content,
             limits: &limits,
+            digests: crate::settings::FileDigests::default(),
             keep: &|_| false,
         };
         let scan = walk_layer(layer.as_slice(), &ctx).expect("walk");
