@@ -10,6 +10,8 @@
 
 use serde_json::Value;
 
+/// Warnings past this many in one file are counted, not listed.
+const MAX_WARNINGS: usize = 50;
 /// One installed package.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ComposerPackage {
@@ -84,6 +86,11 @@ pub fn parse_installed_json(content: &[u8]) -> Result<(Vec<ComposerPackage>, Vec
             version,
         });
     }
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+        warnings.push(format!("{more} more warnings not shown"));
+    }
     Ok((out, warnings))
 }
 
@@ -152,5 +159,14 @@ mod tests {
                 String::from_utf8_lossy(content)
             );
         }
+    }
+
+    #[test]
+    fn warnings_are_capped() {
+        let json = format!("[{}{{}}]", "{},".repeat(199));
+        let (packages, warnings) = parse_installed_json(json.as_bytes()).expect("valid JSON");
+        assert!(packages.is_empty());
+        assert_eq!(warnings.len(), MAX_WARNINGS + 1);
+        assert_eq!(warnings[MAX_WARNINGS], "150 more warnings not shown");
     }
 }

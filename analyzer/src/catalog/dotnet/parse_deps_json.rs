@@ -10,6 +10,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// Warnings past this many in one file are counted, not listed.
+const MAX_WARNINGS: usize = 50;
 /// One `libraries` entry of type `package`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DepsLibrary {
@@ -69,6 +71,11 @@ pub fn parse_deps_json(content: &[u8]) -> Result<(Vec<DepsLibrary>, Vec<String>)
             path: field("path"),
             hash_path: field("hashPath"),
         });
+    }
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+        warnings.push(format!("{more} more warnings not shown"));
     }
     Ok((out, warnings))
 }
