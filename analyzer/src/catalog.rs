@@ -16,6 +16,8 @@ pub mod dpkg;
 pub mod gem;
 pub mod npm;
 pub mod python;
+#[cfg(test)]
+mod robustness_tests;
 
 use crate::layers::{LayerScan, Squashed};
 use crate::model::{Distro, Package, PackageFile, PackageKind, Warning, purl_for};
@@ -123,8 +125,7 @@ pub fn assemble(
         }
     }
 
-    let mut owned: HashMap<(PackageKind, Cow<'_, str>, Option<&str>), Vec<PackageFile>> =
-        HashMap::new();
+    let mut owned: HashMap<OwnedKey<'_>, Vec<PackageFile>> = HashMap::new();
     let mut packages = Vec::new();
     let mut warnings = Vec::new();
     for layer in layers {
@@ -192,6 +193,9 @@ pub fn assemble(
     });
     (packages, warnings)
 }
+
+/// Kind, [`owned_files_key`] and arch.
+type OwnedKey<'a> = (PackageKind, Cow<'a, str>, Option<&'a str>);
 
 /// The name owned files are filed under: the package name, except for Python (see
 /// [`python::owned_files_key`]).

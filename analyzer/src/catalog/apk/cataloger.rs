@@ -84,7 +84,15 @@ mod tests {
     fn installed_database_to_packages() {
         let parsed = parse(include_bytes!("testdata/installed"));
         assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
-        let got: Vec<(&str, &str, Option<&str>, Option<&str>, Vec<&str>)> = parsed
+        // name, version, arch, origin, licenses
+        type Row<'a> = (
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Vec<&'a str>,
+        );
+        let got: Vec<Row<'_>> = parsed
             .packages
             .iter()
             .map(|p| {
@@ -161,6 +169,15 @@ mod tests {
         assert_eq!(
             musl.metadata.get("description").map(String::as_str),
             Some("the musl c library (libc) implementation")
+        );
+        let alpine = crate::model::Distro {
+            id: "alpine".into(),
+            version_id: Some("3.19.1".into()),
+            ..crate::model::Distro::default()
+        };
+        assert_eq!(
+            crate::model::purl_for(musl, Some(&alpine)),
+            "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19.1&upstream=musl"
         );
         let files: Vec<(&str, &str, &str)> = musl
             .files

@@ -105,7 +105,15 @@ mod tests {
 
     #[test]
     fn real_gemspecs() {
-        let cases: &[(&[u8], &str, &str, &[&str], &str)] = &[
+        // content, name, version, licenses, authors
+        type Case = (
+            &'static [u8],
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+            &'static str,
+        );
+        let cases: &[Case] = &[
             (
                 include_bytes!("testdata/rack-2.2.22.gemspec"),
                 "rack",

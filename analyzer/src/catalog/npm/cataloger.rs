@@ -115,7 +115,15 @@ mod tests {
 
     #[test]
     fn real_package_json_files() {
-        let cases: &[(&[u8], &str, &str, &[&str], &str)] = &[
+        // content, name, version, licenses, purl
+        type Case = (
+            &'static [u8],
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+            &'static str,
+        );
+        let cases: &[Case] = &[
             (
                 include_bytes!("testdata/lodash-4.17.15/package.json"),
                 "lodash",

@@ -189,7 +189,16 @@ mod tests {
     /// name, version, licenses, normalizedName of each real fixture.
     #[test]
     fn real_metadata_files() {
-        let cases: &[(&str, &[u8], &str, &str, &[&str], &str)] = &[
+        // path under site-packages, content, name, version, licenses, normalizedName
+        type Case = (
+            &'static str,
+            &'static [u8],
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+            &'static str,
+        );
+        let cases: &[Case] = &[
             (
                 "requests-2.19.1.dist-info/METADATA",
                 include_bytes!("testdata/requests-2.19.1.dist-info/METADATA"),
