@@ -8,12 +8,21 @@
 //! One folder per ecosystem (`catalog/dpkg/`, ...) with `cataloger.rs` (claims), `parse_*.rs`
 //! (bytes to records) and `testdata/`.
 
+pub mod apk;
+pub mod composer;
 pub mod distro;
+pub mod dotnet;
 pub mod dpkg;
+pub mod gem;
+pub mod npm;
+pub mod python;
+#[cfg(test)]
+mod robustness_tests;
 pub mod rpm;
 
 use crate::layers::{LayerScan, Squashed};
 use crate::model::{Distro, Package, PackageFile, PackageKind, Warning, purl_for};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A regular file as catalogers see it.
@@ -85,7 +94,16 @@ pub trait Cataloger: Send + Sync + std::fmt::Debug {
 
 /// Every cataloger the analyzer knows.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger), Box::new(rpm::RpmCataloger)]
+    vec![
+        Box::new(dpkg::DpkgCataloger),
+        Box::new(rpm::RpmCataloger),
+        Box::new(apk::ApkCataloger),
+        Box::new(python::PythonCataloger),
+        Box::new(npm::NpmCataloger),
+        Box::new(gem::GemCataloger),
+        Box::new(dotnet::DotnetCataloger),
+        Box::new(composer::ComposerCataloger),
+    ]
 }
 
 /// Packages visible in the squashed image, each with the layer that introduced it, its purl,
@@ -109,7 +127,7 @@ pub fn assemble(
         }
     }
 
-    let mut owned: HashMap<(PackageKind, &str, Option<&str>), Vec<PackageFile>> = HashMap::new();
+    let mut owned: HashMap<OwnedKey<'_>, Vec<PackageFile>> = HashMap::new();
     let mut packages = Vec::new();
     let mut warnings = Vec::new();
     for layer in layers {
@@ -127,7 +145,11 @@ pub fn assemble(
             }
             for o in &hit.parsed.owned_files {
                 owned
-                    .entry((o.kind, &o.package, o.arch.as_deref()))
+                    .entry((
+                        o.kind,
+                        owned_files_key(o.kind, &o.package, &hit.path),
+                        o.arch.as_deref(),
+                    ))
                     .or_default()
                     .extend(o.files.iter().cloned());
             }
@@ -152,9 +174,11 @@ pub fn assemble(
 
     for p in &mut packages {
         if p.files.is_empty() {
+            let record_path = p.locations.first().map_or("", String::as_str);
+            let name = owned_files_key(p.kind, &p.name, record_path);
             let files = owned
-                .get(&(p.kind, p.name.as_str(), p.arch.as_deref()))
-                .or_else(|| owned.get(&(p.kind, p.name.as_str(), None)));
+                .get(&(p.kind, name.clone(), p.arch.as_deref()))
+                .or_else(|| owned.get(&(p.kind, name, None)));
             if let Some(files) = files {
                 p.files = merge_owned(files);
             }
@@ -170,6 +194,18 @@ pub fn assemble(
         ))
     });
     (packages, warnings)
+}
+
+/// Kind, [`owned_files_key`] and arch.
+type OwnedKey<'a> = (PackageKind, Cow<'a, str>, Option<&'a str>);
+
+/// The name owned files are filed under: the package name, except for Python (see
+/// [`python::owned_files_key`]).
+fn owned_files_key<'a>(kind: PackageKind, name: &'a str, record_path: &str) -> Cow<'a, str> {
+    match kind {
+        PackageKind::Python => Cow::Owned(python::owned_files_key(name, record_path)),
+        _ => Cow::Borrowed(name),
+    }
 }
 
 /// `.list` gives paths, `.md5sums` gives digests of some of them: one entry per path, with
