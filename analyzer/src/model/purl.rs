@@ -83,7 +83,10 @@ pub fn purl_for(pkg: &Package, distro: Option<&Distro>) -> String {
             "golang",
             None,
             &pkg.name,
-            pkg.version.strip_prefix("go").unwrap_or(&pkg.version).to_owned(),
+            pkg.version
+                .strip_prefix("go")
+                .unwrap_or(&pkg.version)
+                .to_owned(),
         ),
         PackageKind::GoModule => match pkg.name.rsplit_once('/') {
             Some((ns, name)) => ("golang", Some(ns.to_owned()), name, pkg.version.clone()),

@@ -75,7 +75,10 @@ mod tests {
         assert!(is_object_file(&[0xcf, 0xfa, 0xed, 0xfe]));
         assert!(is_object_file(b"MZ\x90\x00"));
         assert!(!is_object_file(b"#!/bin/sh"));
-        assert!(!is_object_file(&[0xca, 0xfe, 0xba, 0xbe]), "fat Mach-O and Java classes");
+        assert!(
+            !is_object_file(&[0xca, 0xfe, 0xba, 0xbe]),
+            "fat Mach-O and Java classes"
+        );
         assert!(!is_object_file(b""));
     }
 
@@ -108,8 +111,18 @@ mod tests {
             .iter()
             .map(|p| (p.name.as_str(), p.version.as_str()))
             .collect();
-        assert_eq!(got, [("ex.com/dep", "v0.3.0"), ("ex.com", "v1.0.0"), ("stdlib", "go1.22.1")]);
-        assert_eq!(parsed.warnings, ["build info line 4: malformed build setting"]);
+        assert_eq!(
+            got,
+            [
+                ("ex.com/dep", "v0.3.0"),
+                ("ex.com", "v1.0.0"),
+                ("stdlib", "go1.22.1")
+            ]
+        );
+        assert_eq!(
+            parsed.warnings,
+            ["build info line 4: malformed build setting"]
+        );
 
         let mut broken = bin.clone();
         let at = broken
@@ -121,6 +134,9 @@ mod tests {
         let parsed = GoBinaryCataloger.parse(&file(0o755), &broken);
         assert!(parsed.packages.is_empty());
         assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
-        assert_eq!(GoBinaryCataloger.parse(&file(0o755), b"#!/bin/sh\n"), Parsed::default());
+        assert_eq!(
+            GoBinaryCataloger.parse(&file(0o755), b"#!/bin/sh\n"),
+            Parsed::default()
+        );
     }
 }

@@ -10,11 +10,14 @@ pub(crate) const DEVEL: &str = "(devel)";
 pub(crate) fn packages(go_version: &str, info: &ModInfo) -> Vec<Package> {
     // Outside module mode there is no `mod` line: the main package's path stands in.
     let main = info.main.clone().or_else(|| {
-        info.path.as_ref().filter(|p| !p.is_empty()).map(|p| Module {
-            path: p.clone(),
-            version: DEVEL.into(),
-            ..Module::default()
-        })
+        info.path
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(|p| Module {
+                path: p.clone(),
+                version: DEVEL.into(),
+                ..Module::default()
+            })
     });
     let main_path = main.as_ref().map(|m| m.effective().path.clone());
     let arch = info.setting("GOARCH");
@@ -28,7 +31,11 @@ pub(crate) fn packages(go_version: &str, info: &ModInfo) -> Vec<Package> {
         set(&mut p, "h1Digest", e.sum.as_deref());
         set(&mut p, "architecture", arch);
         if m.replace.is_some() {
-            set(&mut p, "replaces", Some(&format!("{}@{}", m.path, m.version)));
+            set(
+                &mut p,
+                "replaces",
+                Some(&format!("{}@{}", m.path, m.version)),
+            );
         }
         p
     };
@@ -125,14 +132,20 @@ mod tests {
         assert_eq!(pkgs[0].metadata["replaces"], "golang.org/x/sys@v0.1.0");
         assert_eq!(pkgs[0].metadata["h1Digest"], "h1:r=");
         assert_eq!(pkgs[0].metadata["architecture"], "arm64");
-        assert_eq!(crate::model::purl_for(&pkgs[2], None), "pkg:golang/stdlib@1.21.3");
+        assert_eq!(
+            crate::model::purl_for(&pkgs[2], None),
+            "pkg:golang/stdlib@1.21.3"
+        );
     }
 
     #[test]
     fn devel_main_module_versions() {
         let cases = [
             ("", DEVEL),
-            ("build\tvcs.revision=d34e79e2a998c21bb71d57b92b0017ca11756912\n", "d34e79e2a998c21bb71d57b92b0017ca11756912"),
+            (
+                "build\tvcs.revision=d34e79e2a998c21bb71d57b92b0017ca11756912\n",
+                "d34e79e2a998c21bb71d57b92b0017ca11756912",
+            ),
             (
                 "build\tvcs.revision=d34e79e2a998c21bb71d57b92b0017ca11756912\nbuild\tvcs.time=2024-09-22T02:04:28Z\n",
                 "v0.0.0-20240922020428-d34e79e2a998",
@@ -143,7 +156,9 @@ mod tests {
             ),
         ];
         for (settings, want) in cases {
-            let (info, _) = parse_modinfo(&format!("path\tex.com/x\nmod\tex.com/x\t(devel)\t\n{settings}"));
+            let (info, _) = parse_modinfo(&format!(
+                "path\tex.com/x\nmod\tex.com/x\t(devel)\t\n{settings}"
+            ));
             let pkgs = packages("go1.23.1", &info);
             assert_eq!(pkgs[0].version, want, "{settings}");
         }
@@ -160,7 +175,10 @@ mod tests {
             ]
         );
         let none = ModInfo::default();
-        assert_eq!(rows(&packages("go1.20.5 X:boringcrypto", &none)), vec![row("stdlib", "go1.20.5", "")]);
+        assert_eq!(
+            rows(&packages("go1.20.5 X:boringcrypto", &none)),
+            vec![row("stdlib", "go1.20.5", "")]
+        );
         assert!(packages("", &none).is_empty());
     }
 }

@@ -31,7 +31,11 @@ pub(crate) enum BuildInfoError {
     #[error("Go build info {what} at {at:#x} is outside the file")]
     Unmapped { what: &'static str, at: u64 },
     #[error("Go build info {what} is {len} bytes long, more than {max}")]
-    TooLong { what: &'static str, len: u64, max: u64 },
+    TooLong {
+        what: &'static str,
+        len: u64,
+        max: u64,
+    },
     #[error("Go build info {what} has a malformed length")]
     BadVarint { what: &'static str },
 }
@@ -123,7 +127,8 @@ fn inline_string<'a>(
     what: &'static str,
     max: u64,
 ) -> Result<&'a [u8], BuildInfoError> {
-    let (len, used) = uvarint(bin.get(*pos..).unwrap_or_default()).ok_or(BuildInfoError::BadVarint { what })?;
+    let (len, used) =
+        uvarint(bin.get(*pos..).unwrap_or_default()).ok_or(BuildInfoError::BadVarint { what })?;
     if len > max {
         return Err(BuildInfoError::TooLong { what, len, max });
     }
@@ -172,13 +177,22 @@ impl<'data> Memory<'_, 'data> {
     fn word(&self, b: &[u8]) -> u64 {
         let mut x: u64 = 0;
         for i in 0..self.ptr_size.min(b.len()) {
-            let byte = if self.big_endian { b[i] } else { b[b.len() - 1 - i] };
+            let byte = if self.big_endian {
+                b[i]
+            } else {
+                b[b.len() - 1 - i]
+            };
             x = (x << 8) | u64::from(byte);
         }
         x
     }
 
-    fn read(&self, address: u64, len: u64, what: &'static str) -> Result<&'data [u8], BuildInfoError> {
+    fn read(
+        &self,
+        address: u64,
+        len: u64,
+        what: &'static str,
+    ) -> Result<&'data [u8], BuildInfoError> {
         self.file
             .segments()
             .find_map(|s| s.data_range(address, len).ok().flatten())
@@ -186,7 +200,12 @@ impl<'data> Memory<'_, 'data> {
     }
 
     /// A Go string header `{data *byte; len int}` at `address`, and the bytes it points to.
-    fn go_string(&self, address: u64, what: &'static str, max: u64) -> Result<&'data [u8], BuildInfoError> {
+    fn go_string(
+        &self,
+        address: u64,
+        what: &'static str,
+        max: u64,
+    ) -> Result<&'data [u8], BuildInfoError> {
         let header = self.read(address, 2 * self.ptr_size as u64, what)?;
         let data = self.word(&header[..self.ptr_size]);
         let len = self.word(&header[self.ptr_size..]);
@@ -209,7 +228,10 @@ mod tests {
         assert_eq!(uvarint(&[0x08]), Some((8, 1)));
         assert_eq!(uvarint(&[0xfa, 0x05]), Some((762, 2)));
         assert_eq!(uvarint(&[0x80; 11]), None);
-        assert_eq!(uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]), None);
+        assert_eq!(
+            uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]),
+            None
+        );
         assert_eq!(uvarint(&[]), None);
     }
 
@@ -224,7 +246,8 @@ mod tests {
 
     use crate::catalog::golang::test_elf::{ElfSpec, PAYLOAD_OFFSET, Section, build};
 
-    const MODINFO: &str = "path\tex.com/cmd\nmod\tex.com\t(devel)\t\ndep\tex.com/dep\tv1.0.0\th1:x=\n";
+    const MODINFO: &str =
+        "path\tex.com/cmd\nmod\tex.com\t(devel)\t\ndep\tex.com/dep\tv1.0.0\th1:x=\n";
 
     fn framed(modinfo: &str) -> Vec<u8> {
         let mut out = vec![0x30; SENTINEL_LEN];
@@ -256,7 +279,13 @@ mod tests {
 
     /// Before Go 1.18: header with two pointers to string headers, then the strings, all
     /// at virtual address `at`.
-    fn pointer_payload(at: u64, is_64: bool, big_endian: bool, version: &str, modinfo: &[u8]) -> Vec<u8> {
+    fn pointer_payload(
+        at: u64,
+        is_64: bool,
+        big_endian: bool,
+        version: &str,
+        modinfo: &[u8],
+    ) -> Vec<u8> {
         let ps: usize = if is_64 { 8 } else { 4 };
         let put = |out: &mut Vec<u8>, v: u64| {
             let b = v.to_be_bytes();
@@ -285,7 +314,13 @@ mod tests {
         out
     }
 
-    fn elf(is_64: bool, big_endian: bool, payload: &[u8], sections: &[Section<'_>], table: bool) -> Vec<u8> {
+    fn elf(
+        is_64: bool,
+        big_endian: bool,
+        payload: &[u8],
+        sections: &[Section<'_>],
+        table: bool,
+    ) -> Vec<u8> {
         build(&ElfSpec {
             is_64,
             big_endian,
@@ -307,7 +342,16 @@ mod tests {
     #[test]
     fn inline_format_in_its_section() {
         let info = inline_payload("go1.21.3", &framed(MODINFO));
-        let bin = elf(true, false, b"text", &[Section { name: ".go.buildinfo", data: &info }], true);
+        let bin = elf(
+            true,
+            false,
+            b"text",
+            &[Section {
+                name: ".go.buildinfo",
+                data: &info,
+            }],
+            true,
+        );
         assert_eq!(read_build_info(&bin), Ok(want("go1.21.3")));
     }
 
@@ -318,7 +362,11 @@ mod tests {
             let payload = pointer_payload(at, is_64, big_endian, "go1.16.15", &framed(MODINFO));
             // Without a section table: found by searching the writable segment.
             let bin = elf(is_64, big_endian, &payload, &[], false);
-            assert_eq!(read_build_info(&bin), Ok(want("go1.16.15")), "64={is_64} be={big_endian}");
+            assert_eq!(
+                read_build_info(&bin),
+                Ok(want("go1.16.15")),
+                "64={is_64} be={big_endian}"
+            );
         }
     }
 
@@ -344,20 +392,59 @@ mod tests {
         let mut info = inline_payload("go1.21", b"");
         info.truncate(HEADER_LEN);
         info.extend_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
-        let bin = elf(true, false, b"", &[Section { name: ".go.buildinfo", data: &info }], true);
-        assert!(matches!(read_build_info(&bin), Err(BuildInfoError::TooLong { what: "version", .. })));
+        let bin = elf(
+            true,
+            false,
+            b"",
+            &[Section {
+                name: ".go.buildinfo",
+                data: &info,
+            }],
+            true,
+        );
+        assert!(matches!(
+            read_build_info(&bin),
+            Err(BuildInfoError::TooLong {
+                what: "version",
+                ..
+            })
+        ));
 
         let mut info = inline_payload("go1.21", b"");
         info.truncate(HEADER_LEN);
         info.extend_from_slice(&[0xe8, 0x07, b'g', b'o']);
-        let bin = elf(true, false, b"", &[Section { name: ".go.buildinfo", data: &info }], true);
-        assert!(matches!(read_build_info(&bin), Err(BuildInfoError::Unmapped { what: "version", .. })));
+        let bin = elf(
+            true,
+            false,
+            b"",
+            &[Section {
+                name: ".go.buildinfo",
+                data: &info,
+            }],
+            true,
+        );
+        assert!(matches!(
+            read_build_info(&bin),
+            Err(BuildInfoError::Unmapped {
+                what: "version",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn missing_sentinels_mean_no_modules() {
         let info = inline_payload("go1.21.3", MODINFO.as_bytes());
-        let bin = elf(true, false, b"", &[Section { name: ".go.buildinfo", data: &info }], true);
+        let bin = elf(
+            true,
+            false,
+            b"",
+            &[Section {
+                name: ".go.buildinfo",
+                data: &info,
+            }],
+            true,
+        );
         assert_eq!(
             read_build_info(&bin),
             Ok(Some(RawBuildInfo {
@@ -370,7 +457,16 @@ mod tests {
     #[test]
     fn magic_outside_the_section_is_ignored_when_sections_exist() {
         let info = inline_payload("go1.21.3", &framed(MODINFO));
-        let bin = elf(true, false, &info, &[Section { name: ".data", data: b"x" }], true);
+        let bin = elf(
+            true,
+            false,
+            &info,
+            &[Section {
+                name: ".data",
+                data: b"x",
+            }],
+            true,
+        );
         assert_eq!(read_build_info(&bin), Ok(None));
     }
 

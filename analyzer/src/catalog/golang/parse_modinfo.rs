@@ -83,7 +83,10 @@ pub(crate) fn parse_modinfo(text: &str) -> (ModInfo, Vec<String>) {
             }
             "build" => match parse_setting(rest) {
                 Some(kv) => info.settings.push(kv),
-                None => warnings.push(format!("build info line {}: malformed build setting", n + 1)),
+                None => warnings.push(format!(
+                    "build info line {}: malformed build setting",
+                    n + 1
+                )),
             },
             _ => {} // Lines a newer toolchain may add.
         }
@@ -157,7 +160,9 @@ fn unquote_prefix(s: &str) -> Option<(String, usize)> {
                             'u' => 4,
                             _ => 8,
                         };
-                        let hex: String = (0..digits).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                        let hex: String = (0..digits)
+                            .filter_map(|_| chars.next().map(|(_, c)| c))
+                            .collect();
                         let code = u32::from_str_radix(&hex, 16).ok()?;
                         out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
                     }
@@ -207,7 +212,10 @@ mod tests {
         let (info, warnings) = parse_modinfo(text);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(info.path.as_deref(), Some("github.com/x/tool/cmd/tool"));
-        assert_eq!(info.main, Some(module("github.com/x/tool", "(devel)", None)));
+        assert_eq!(
+            info.main,
+            Some(module("github.com/x/tool", "(devel)", None))
+        );
         let deps: Vec<(&str, &str, Option<&str>)> = info
             .deps
             .iter()
@@ -234,7 +242,10 @@ mod tests {
     #[test]
     fn replaced_main_module_and_gopath_builds() {
         let (info, _) = parse_modinfo("path\tx/cmd\nmod\tx\t(devel)\t\n=>\t./\t\t\n");
-        assert_eq!(info.main.as_ref().map(|m| m.effective().path.as_str()), Some("./"));
+        assert_eq!(
+            info.main.as_ref().map(|m| m.effective().path.as_str()),
+            Some("./")
+        );
 
         let (info, warnings) = parse_modinfo("path\tgithub.com/junegunn/fzf\nbuild\tGOOS=linux\n");
         assert!(warnings.is_empty());

@@ -80,14 +80,24 @@ pub(crate) fn build(spec: &ElfSpec<'_>) -> (Vec<u8>, Vec<u64>) {
         is_64: spec.is_64,
         big_endian: spec.big_endian,
     };
-    let (ehsize, phentsize, shentsize) = if spec.is_64 { (64, 56, 64) } else { (52, 32, 40) };
+    let (ehsize, phentsize, shentsize) = if spec.is_64 {
+        (64, 56, 64)
+    } else {
+        (52, 32, 40)
+    };
     w.out.extend_from_slice(b"\x7fELF");
     w.out.push(if spec.is_64 { 2 } else { 1 });
     w.out.push(if spec.big_endian { 2 } else { 1 });
     w.out.push(1);
     w.out.resize(16, 0);
     w.half(2); // ET_EXEC
-    w.half(if spec.big_endian { 22 } else if spec.is_64 { 62 } else { 3 });
+    w.half(if spec.big_endian {
+        22
+    } else if spec.is_64 {
+        62
+    } else {
+        3
+    });
     w.word(1);
     w.addr(spec.base + PAYLOAD_OFFSET);
     w.addr(ehsize);
@@ -97,7 +107,11 @@ pub(crate) fn build(spec: &ElfSpec<'_>) -> (Vec<u8>, Vec<u64>) {
     w.half(phentsize);
     w.half(1);
     w.half(shentsize);
-    let shnum = if spec.section_table { spec.sections.len() as u64 + 2 } else { 0 };
+    let shnum = if spec.section_table {
+        spec.sections.len() as u64 + 2
+    } else {
+        0
+    };
     w.half(shnum);
     w.half(if spec.section_table { shnum - 1 } else { 0 });
 
@@ -147,7 +161,15 @@ pub(crate) fn build(spec: &ElfSpec<'_>) -> (Vec<u8>, Vec<u64>) {
         header(&mut w, 0, 0, 0, 0, 0, 0);
         for (i, (s, off)) in spec.sections.iter().zip(&section_offsets).enumerate() {
             // SHT_PROGBITS, SHF_ALLOC | SHF_WRITE
-            header(&mut w, name_offsets[i], 1, 0x3, spec.base + off, *off, s.data.len() as u64);
+            header(
+                &mut w,
+                name_offsets[i],
+                1,
+                0x3,
+                spec.base + off,
+                *off,
+                s.data.len() as u64,
+            );
         }
         let last = name_offsets[spec.sections.len()];
         header(&mut w, last, 3, 0, 0, shstrtab_off, shstrtab.len() as u64);

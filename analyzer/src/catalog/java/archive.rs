@@ -51,7 +51,11 @@ pub(crate) fn is_archive_name(name: &str) -> bool {
 
 /// The records of `bytes` (found at `path`) and of every archive nested in it, outermost
 /// first, plus warnings about what could not be read.
-pub(crate) fn walk_archive(path: &str, bytes: &[u8], limits: &Limits) -> (Vec<ArchiveRecord>, Vec<String>) {
+pub(crate) fn walk_archive(
+    path: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> (Vec<ArchiveRecord>, Vec<String>) {
     let mut walk = Walk {
         limits,
         remaining: limits.max_inflated,
@@ -84,7 +88,8 @@ impl Walk<'_> {
         let mut zip = match zip::ZipArchive::new(Cursor::new(bytes)) {
             Ok(z) => z,
             Err(e) => {
-                self.warnings.push(format!("{virtual_path}: not a readable zip archive: {e}"));
+                self.warnings
+                    .push(format!("{virtual_path}: not a readable zip archive: {e}"));
                 return;
             }
         };
@@ -95,7 +100,8 @@ impl Walk<'_> {
             let name = match zip.name_for_index(i) {
                 Some(Ok(n)) => n.into_owned(),
                 Some(Err(e)) => {
-                    self.warnings.push(format!("{virtual_path}: entry {i}: {e}"));
+                    self.warnings
+                        .push(format!("{virtual_path}: entry {i}: {e}"));
                     continue;
                 }
                 None => continue,
@@ -168,7 +174,11 @@ impl Walk<'_> {
         match self.read_entry(zip, index, self.limits.max_text_file) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) => {
-                self.report(&format!("{virtual_path}:{name}"), e, self.limits.max_text_file);
+                self.report(
+                    &format!("{virtual_path}:{name}"),
+                    e,
+                    self.limits.max_text_file,
+                );
                 None
             }
         }
@@ -185,7 +195,9 @@ impl Walk<'_> {
         if self.remaining == 0 {
             return Err(ReadError::Budget);
         }
-        let mut entry = zip.by_index(index).map_err(|e| ReadError::Zip(e.to_string()))?;
+        let mut entry = zip
+            .by_index(index)
+            .map_err(|e| ReadError::Zip(e.to_string()))?;
         let limit = cap.min(self.remaining);
         let mut out = Vec::with_capacity(entry.size().min(limit).min(1 << 20) as usize);
         let read = (&mut entry)
@@ -194,7 +206,11 @@ impl Walk<'_> {
         let got = out.len() as u64;
         self.remaining = self.remaining.saturating_sub(got.min(limit));
         if got > limit {
-            return Err(if limit < cap { ReadError::Budget } else { ReadError::TooLarge });
+            return Err(if limit < cap {
+                ReadError::Budget
+            } else {
+                ReadError::TooLarge
+            });
         }
         read.map_err(|e| ReadError::Zip(e.to_string()))?;
         Ok(out)
@@ -202,9 +218,9 @@ impl Walk<'_> {
 
     fn report(&mut self, path: &str, e: ReadError, cap: u64) {
         match e {
-            ReadError::TooLarge => self
-                .warnings
-                .push(format!("{path}: inflates to more than {cap} bytes; not read")),
+            ReadError::TooLarge => self.warnings.push(format!(
+                "{path}: inflates to more than {cap} bytes; not read"
+            )),
             ReadError::Budget => {
                 self.remaining = 0;
                 if !self.budget_warned {
@@ -240,7 +256,9 @@ mod tests {
         assert!(is_pom_properties("META-INF/maven/org.a/b/pom.properties"));
         assert!(!is_pom_properties("META-INF/maven/pom.properties"));
         assert!(!is_pom_properties("META-INF/maven/org.a/b/xpom.properties"));
-        assert!(!is_pom_properties("BOOT-INF/META-INF/maven/a/b/pom.properties"));
+        assert!(!is_pom_properties(
+            "BOOT-INF/META-INF/maven/a/b/pom.properties"
+        ));
     }
 
     #[test]

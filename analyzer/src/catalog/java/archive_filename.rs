@@ -72,7 +72,10 @@ mod tests {
             ("commons-text.jar", ("commons-text", "")),
             ("log4j-1.2-api-2.17.1.jar", ("log4j-1.2-api", "2.17.1")),
             ("guava-31.1-jre.jar", ("guava", "31.1-jre")),
-            ("spring-core-5.3.0-SNAPSHOT.jar", ("spring-core", "5.3.0-SNAPSHOT")),
+            (
+                "spring-core-5.3.0-SNAPSHOT.jar",
+                ("spring-core", "5.3.0-SNAPSHOT"),
+            ),
             ("foo-1.0-rc-2.jar", ("foo", "1.0-rc-2")),
             ("jsr305-0.1~+svn49.jar", ("jsr305", "0.1~+svn49")),
             ("aopalliance-1.0.jar", ("aopalliance", "1.0")),

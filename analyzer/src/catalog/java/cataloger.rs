@@ -55,8 +55,10 @@ mod tests {
         }
     }
 
-    /// `(name, namespace, version, location, licences)` of each package.
-    fn summary(parsed: &Parsed) -> Vec<(String, Option<String>, String, String, Vec<String>)> {
+    /// `(name, namespace, version, location, licences)`.
+    type Row = (String, Option<String>, String, String, Vec<String>);
+
+    fn summary(parsed: &Parsed) -> Vec<Row> {
         parsed
             .packages
             .iter()
@@ -72,13 +74,7 @@ mod tests {
             .collect()
     }
 
-    fn row(
-        name: &str,
-        ns: Option<&str>,
-        version: &str,
-        loc: &str,
-        licenses: &[&str],
-    ) -> (String, Option<String>, String, String, Vec<String>) {
+    fn row(name: &str, ns: Option<&str>, version: &str, loc: &str, licenses: &[&str]) -> Row {
         (
             name.into(),
             ns.map(Into::into),
@@ -107,10 +103,22 @@ mod tests {
     #[test]
     fn claims_archive_extensions_only() {
         let c = JavaCataloger::default();
-        for p in ["/a/b.jar", "/a/B.WAR", "/x.ear", "/var/jenkins/plugins/git.jpi", "/p.hpi"] {
+        for p in [
+            "/a/b.jar",
+            "/a/B.WAR",
+            "/x.ear",
+            "/var/jenkins/plugins/git.jpi",
+            "/p.hpi",
+        ] {
             assert!(c.claims(&file(p)), "{p}");
         }
-        for p in ["/a/b.jar.sha1", "/a/jar", "/a/.jar", "/a/b.zip", "/a/b.jarx"] {
+        for p in [
+            "/a/b.jar.sha1",
+            "/a/jar",
+            "/a/.jar",
+            "/a/b.zip",
+            "/a/b.jarx",
+        ] {
             assert!(!c.claims(&file(p)), "{p}");
         }
     }
@@ -122,7 +130,13 @@ mod tests {
             (
                 "/usr/share/java/commons-cli.jar",
                 COMMONS_CLI,
-                row("commons-cli", Some("commons-cli"), "1.5.0", "/usr/share/java/commons-cli.jar", &[]),
+                row(
+                    "commons-cli",
+                    Some("commons-cli"),
+                    "1.5.0",
+                    "/usr/share/java/commons-cli.jar",
+                    &[],
+                ),
             ),
             (
                 "/usr/share/java/opentest4j-1.2.0.jar",
@@ -139,13 +153,25 @@ mod tests {
                 // Debian's unversioned symlink name: the manifest names it.
                 "/usr/share/java/apiguardian.jar",
                 APIGUARDIAN,
-                row("apiguardian-api", None, "1.1.2", "/usr/share/java/apiguardian.jar", &[]),
+                row(
+                    "apiguardian-api",
+                    None,
+                    "1.1.2",
+                    "/usr/share/java/apiguardian.jar",
+                    &[],
+                ),
             ),
             (
                 // An Ant-built jar whose manifest names nothing: the file name does.
                 "/usr/share/java/aopalliance-1.0.jar",
                 AOPALLIANCE,
-                row("aopalliance", None, "1.0", "/usr/share/java/aopalliance-1.0.jar", &[]),
+                row(
+                    "aopalliance",
+                    None,
+                    "1.0",
+                    "/usr/share/java/aopalliance-1.0.jar",
+                    &[],
+                ),
             ),
         ];
         for (path, bytes, want) in cases {
@@ -164,7 +190,10 @@ mod tests {
                 "META-INF/maven/com.example/shop/pom.properties",
                 b"groupId=com.example\nartifactId=shop\nversion=2.3.4\n",
             ),
-            ("WEB-INF/classes/com/example/Shop.class", b"\xca\xfe\xba\xbe"),
+            (
+                "WEB-INF/classes/com/example/Shop.class",
+                b"\xca\xfe\xba\xbe",
+            ),
             ("WEB-INF/lib/", b""),
             ("WEB-INF/lib/commons-cli-1.5.0.jar", COMMONS_CLI),
             ("WEB-INF/lib/opentest4j-1.2.0.jar", OPENTEST4J),
@@ -215,7 +244,13 @@ mod tests {
             vec![
                 // The ear itself has no metadata: its file name has no version either.
                 row("app", None, "", "/opt/app.ear", &[]),
-                row("svc", Some("com.example"), "1.0", "/opt/app.ear:svc-1.0.jar", &[]),
+                row(
+                    "svc",
+                    Some("com.example"),
+                    "1.0",
+                    "/opt/app.ear:svc-1.0.jar",
+                    &[]
+                ),
                 row(
                     "apiguardian-api",
                     None,
@@ -237,7 +272,10 @@ mod tests {
         // The top archive plus four nested levels.
         assert_eq!(parsed.packages.len(), 5, "{:?}", summary(&parsed));
         assert!(
-            parsed.warnings.iter().any(|w| w.contains("deeper than 4 levels")),
+            parsed
+                .warnings
+                .iter()
+                .any(|w| w.contains("deeper than 4 levels")),
             "{:?}",
             parsed.warnings
         );
@@ -265,11 +303,17 @@ mod tests {
         let budget_warnings: Vec<&String> = parsed
             .warnings
             .iter()
-            .filter(|w| w.ends_with("inflates to more than 41943040 bytes in all; the rest is not read"))
+            .filter(|w| {
+                w.ends_with("inflates to more than 41943040 bytes in all; the rest is not read")
+            })
             .collect();
         assert_eq!(budget_warnings.len(), 1, "{:?}", parsed.warnings);
         // Only the nested archives read before the budget ran out were catalogued.
-        let nested = parsed.packages.iter().filter(|p| p.locations[0] != "/bomb.jar").count();
+        let nested = parsed
+            .packages
+            .iter()
+            .filter(|p| p.locations[0] != "/bomb.jar")
+            .count();
         assert!((1..10).contains(&nested), "{:?}", summary(&parsed));
 
         let per_entry = JavaCataloger {
@@ -289,7 +333,11 @@ mod tests {
             too_large[0],
             "/bomb.jar:lib/b0-1.0.jar:zeros.jar: inflates to more than 1048576 bytes; not read"
         );
-        let nested = parsed.packages.iter().filter(|p| p.locations[0] != "/bomb.jar").count();
+        let nested = parsed
+            .packages
+            .iter()
+            .filter(|p| p.locations[0] != "/bomb.jar")
+            .count();
         assert_eq!(nested, 10);
     }
 
@@ -301,13 +349,19 @@ mod tests {
         assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
 
         // A truncated jar.
-        let parsed = c.parse(&file("/a/commons-cli.jar"), &COMMONS_CLI[..COMMONS_CLI.len() / 2]);
+        let parsed = c.parse(
+            &file("/a/commons-cli.jar"),
+            &COMMONS_CLI[..COMMONS_CLI.len() / 2],
+        );
         assert!(parsed.packages.is_empty());
         assert!(!parsed.warnings.is_empty());
 
         // A war whose nested jar is garbage and whose pom entry's data is corrupted.
         let mut war = zip_of(&[
-            ("META-INF/maven/g/a/pom.properties", b"groupId=g\nartifactId=a\nversion=1\n"),
+            (
+                "META-INF/maven/g/a/pom.properties",
+                b"groupId=g\nartifactId=a\nversion=1\n",
+            ),
             ("WEB-INF/lib/broken-1.0.jar", b"PK\x03\x04garbage"),
             ("WEB-INF/lib/commons-cli-1.5.0.jar", COMMONS_CLI),
         ]);
@@ -326,10 +380,8 @@ mod tests {
             parsed.warnings
         );
         assert!(
-            parsed
-                .warnings
-                .iter()
-                .any(|w| w.starts_with("/app/x.war:WEB-INF/lib/broken-1.0.jar: not a readable zip archive")),
+            parsed.warnings.iter().any(|w| w
+                .starts_with("/app/x.war:WEB-INF/lib/broken-1.0.jar: not a readable zip archive")),
             "{:?}",
             parsed.warnings
         );

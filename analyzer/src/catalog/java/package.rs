@@ -28,7 +28,10 @@ pub(crate) fn packages_for(record: &ArchiveRecord, warnings: &mut Vec<String>) -
     // licences; artifacts shaded into it get `PATH:GROUP:ARTIFACT`.
     let own = match valid.as_slice() {
         [only] => Some(*only),
-        many => many.iter().copied().find(|p| p.artifact_id == file_artifact),
+        many => many
+            .iter()
+            .copied()
+            .find(|p| p.artifact_id == file_artifact),
     };
     for pom in &valid {
         let is_own = own.is_some_and(|o| std::ptr::eq(o, *pom));
@@ -39,7 +42,10 @@ pub(crate) fn packages_for(record: &ArchiveRecord, warnings: &mut Vec<String>) -
         let virtual_path = if is_own {
             record.virtual_path.clone()
         } else {
-            format!("{}:{}:{}", record.virtual_path, pom.group_id, pom.artifact_id)
+            format!(
+                "{}:{}:{}",
+                record.virtual_path, pom.group_id, pom.artifact_id
+            )
         };
         if is_own {
             p.licenses = manifest_licenses(record.manifest.as_ref());
@@ -58,14 +64,22 @@ pub(crate) fn packages_for(record: &ArchiveRecord, warnings: &mut Vec<String>) -
     let (name, version) = if !file_version.is_empty() {
         (file_artifact.to_owned(), file_version.to_owned())
     } else {
-        let name = header(&["Implementation-Title", "Bundle-SymbolicName", "Specification-Title"])
-            // `Bundle-SymbolicName: org.x.y;singleton:=true`
-            .map(|n| n.split(';').next().unwrap_or(n).trim().to_owned())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| file_artifact.to_owned());
-        let version = header(&["Implementation-Version", "Bundle-Version", "Specification-Version"])
-            .unwrap_or_default()
-            .to_owned();
+        let name = header(&[
+            "Implementation-Title",
+            "Bundle-SymbolicName",
+            "Specification-Title",
+        ])
+        // `Bundle-SymbolicName: org.x.y;singleton:=true`
+        .map(|n| n.split(';').next().unwrap_or(n).trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| file_artifact.to_owned());
+        let version = header(&[
+            "Implementation-Version",
+            "Bundle-Version",
+            "Specification-Version",
+        ])
+        .unwrap_or_default()
+        .to_owned();
         (name, version)
     };
     if name.is_empty() {
@@ -86,7 +100,8 @@ fn finish(p: &mut Package, record: &ArchiveRecord, virtual_path: String) {
 }
 
 fn same(a: &Package, b: &Package) -> bool {
-    (&a.namespace, &a.name, &a.version, &a.locations) == (&b.namespace, &b.name, &b.version, &b.locations)
+    (&a.namespace, &a.name, &a.version, &a.locations)
+        == (&b.namespace, &b.name, &b.version, &b.locations)
 }
 
 /// OSGi `Bundle-License`: `LICENSE (; PARAM)* (, LICENSE (; PARAM)*)*`, where a licence is an
@@ -102,7 +117,11 @@ fn manifest_licenses(manifest: Option<&Manifest>) -> Vec<String> {
         return parts;
     }
     let whole = strip_params(value);
-    if whole.is_empty() { Vec::new() } else { vec![whole] }
+    if whole.is_empty() {
+        Vec::new()
+    } else {
+        vec![whole]
+    }
 }
 
 #[cfg(test)]
@@ -131,7 +150,10 @@ mod tests {
     #[test]
     fn bundle_license_forms() {
         let cases = [
-            ("Bundle-License: Apache-2.0;link=\"x\", MIT\n", vec!["Apache-2.0", "MIT"]),
+            (
+                "Bundle-License: Apache-2.0;link=\"x\", MIT\n",
+                vec!["Apache-2.0", "MIT"],
+            ),
             (
                 "Bundle-License: The Apache License, Version 2.0\n",
                 vec!["The Apache License, Version 2.0"],
@@ -152,7 +174,11 @@ mod tests {
     fn shaded_poms_get_suffixed_virtual_paths() {
         let r = record(
             "app-1.0.jar",
-            vec![pom("com.example", "app", "1.0"), pom("org.lib", "lib", "2.0"), pom("org.lib", "", "2.0")],
+            vec![
+                pom("com.example", "app", "1.0"),
+                pom("org.lib", "lib", "2.0"),
+                pom("org.lib", "", "2.0"),
+            ],
             Some("Bundle-License: MIT\n"),
         );
         let mut warnings = Vec::new();
@@ -163,8 +189,16 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("app".to_owned(), "/app/app-1.0.jar".to_owned(), vec!["MIT".to_owned()]),
-                ("lib".to_owned(), "/app/app-1.0.jar:org.lib:lib".to_owned(), vec![]),
+                (
+                    "app".to_owned(),
+                    "/app/app-1.0.jar".to_owned(),
+                    vec!["MIT".to_owned()]
+                ),
+                (
+                    "lib".to_owned(),
+                    "/app/app-1.0.jar:org.lib:lib".to_owned(),
+                    vec![]
+                ),
             ]
         );
         assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -175,10 +209,15 @@ mod tests {
         let r = record(
             "plugin.jar",
             vec![],
-            Some("Bundle-SymbolicName: org.x.plugin;singleton:=true\nBundle-Version: 3.1\nImplementation-Vendor-Id: org.x\n"),
+            Some(
+                "Bundle-SymbolicName: org.x.plugin;singleton:=true\nBundle-Version: 3.1\nImplementation-Vendor-Id: org.x\n",
+            ),
         );
         let p = &packages_for(&r, &mut Vec::new())[0];
-        assert_eq!((p.name.as_str(), p.version.as_str()), ("org.x.plugin", "3.1"));
+        assert_eq!(
+            (p.name.as_str(), p.version.as_str()),
+            ("org.x.plugin", "3.1")
+        );
         assert_eq!(p.namespace.as_deref(), Some("org.x"));
 
         let bare = record("plugin.jar", vec![], None);

@@ -36,7 +36,10 @@ pub(crate) fn parse_manifest(text: &str) -> (Manifest, Vec<String>) {
         if let Some(cont) = line.strip_prefix(' ') {
             match headers.last_mut() {
                 Some((_, v)) => v.push_str(cont),
-                None => warnings.push(format!("manifest line {}: continuation without a header", n + 1)),
+                None => warnings.push(format!(
+                    "manifest line {}: continuation without a header",
+                    n + 1
+                )),
             }
             continue;
         }
@@ -70,7 +73,11 @@ mod tests {
             Some("https://www.apache.org/licenses/LICENSE-2.0.txt")
         );
         assert_eq!(m.get("Implementation-Version"), Some("2.1"));
-        assert_eq!(m.get("Name"), None, "named sections are not the main section");
+        assert_eq!(
+            m.get("Name"),
+            None,
+            "named sections are not the main section"
+        );
     }
 
     #[test]

@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn separators_escapes_and_continuations() {
-        let text = "groupId : org.example\r\n! comment\r\nartifactId\tmy\\-lib\nversion=1.\\\n   2.3\n";
+        let text =
+            "groupId : org.example\r\n! comment\r\nartifactId\tmy\\-lib\nversion=1.\\\n   2.3\n";
         assert_eq!(
             parse_pom_properties(text),
             PomProperties {

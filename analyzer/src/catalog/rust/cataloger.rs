@@ -48,7 +48,8 @@ mod tests {
 
     #[test]
     fn synthetic_binary_end_to_end() {
-        let json = br#"{"packages":[{"name":"demo","version":"0.1.0","source":"local","root":true}]}"#;
+        let json =
+            br#"{"packages":[{"name":"demo","version":"0.1.0","source":"local","root":true}]}"#;
         let data = zlib(json);
         let (bin, _) = build(&ElfSpec {
             is_64: true,
@@ -85,6 +86,9 @@ mod tests {
         let parsed = RustAuditCataloger.parse(&f, &bad);
         assert!(parsed.packages.is_empty());
         assert_eq!(parsed.warnings.len(), 1);
-        assert_eq!(RustAuditCataloger.parse(&f, b"#!/bin/sh\n"), Parsed::default());
+        assert_eq!(
+            RustAuditCataloger.parse(&f, b"#!/bin/sh\n"),
+            Parsed::default()
+        );
     }
 }

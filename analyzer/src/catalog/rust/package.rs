@@ -10,7 +10,10 @@ pub(crate) fn packages(records: &[CrateRecord], warnings: &mut Vec<String>) -> V
             continue;
         }
         if r.name.is_empty() || r.version.is_empty() {
-            warnings.push(format!("crate without a name or version: {:?}@{:?}", r.name, r.version));
+            warnings.push(format!(
+                "crate without a name or version: {:?}@{:?}",
+                r.name, r.version
+            ));
             continue;
         }
         let mut p = Package::new(PackageKind::RustCrate, &r.name, &r.version);
@@ -51,10 +54,22 @@ mod tests {
         let pkgs = packages(&records, &mut warnings);
         let got: Vec<(&str, &str, Option<&str>)> = pkgs
             .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str(), p.metadata.get("root").map(String::as_str)))
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.version.as_str(),
+                    p.metadata.get("root").map(String::as_str),
+                )
+            })
             .collect();
-        assert_eq!(got, [("demo", "0.1.0", Some("true")), ("itoa", "1.0.11", None)]);
+        assert_eq!(
+            got,
+            [("demo", "0.1.0", Some("true")), ("itoa", "1.0.11", None)]
+        );
         assert_eq!(warnings.len(), 1);
-        assert_eq!(crate::model::purl_for(&pkgs[1], None), "pkg:cargo/itoa@1.0.11");
+        assert_eq!(
+            crate::model::purl_for(&pkgs[1], None),
+            "pkg:cargo/itoa@1.0.11"
+        );
     }
 }

@@ -53,7 +53,9 @@ pub(crate) fn read_dep_info(bin: &[u8]) -> Result<Option<Vec<CrateRecord>>, DepI
     let Some(section) = file.section_by_name(".dep-v0") else {
         return Ok(None);
     };
-    let compressed = section.data().map_err(|e| DepInfoError::Section(e.to_string()))?;
+    let compressed = section
+        .data()
+        .map_err(|e| DepInfoError::Section(e.to_string()))?;
     decode(compressed).map(Some)
 }
 
@@ -67,7 +69,8 @@ pub(crate) fn decode(compressed: &[u8]) -> Result<Vec<CrateRecord>, DepInfoError
     if json.len() as u64 > MAX_JSON {
         return Err(DepInfoError::TooLarge);
     }
-    let info: DepInfo = serde_json::from_slice(&json).map_err(|e| DepInfoError::Json(e.to_string()))?;
+    let info: DepInfo =
+        serde_json::from_slice(&json).map_err(|e| DepInfoError::Json(e.to_string()))?;
     Ok(info.packages)
 }
 
@@ -112,14 +115,40 @@ mod tests {
             .expect("present");
         let got: Vec<(&str, &str, Option<&str>, DependencyKind, bool)> = records
             .iter()
-            .map(|r| (r.name.as_str(), r.version.as_str(), r.source.as_deref(), r.kind, r.root))
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.version.as_str(),
+                    r.source.as_deref(),
+                    r.kind,
+                    r.root,
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
-                ("itoa", "1.0.11", Some("crates.io"), DependencyKind::Runtime, false),
-                ("demo", "0.1.0", Some("local"), DependencyKind::Runtime, true),
-                ("cc", "1.0.0", Some("crates.io"), DependencyKind::Build, false),
+                (
+                    "itoa",
+                    "1.0.11",
+                    Some("crates.io"),
+                    DependencyKind::Runtime,
+                    false
+                ),
+                (
+                    "demo",
+                    "0.1.0",
+                    Some("local"),
+                    DependencyKind::Runtime,
+                    true
+                ),
+                (
+                    "cc",
+                    "1.0.0",
+                    Some("crates.io"),
+                    DependencyKind::Build,
+                    false
+                ),
             ]
         );
     }
@@ -127,7 +156,10 @@ mod tests {
     #[test]
     fn bad_data_is_an_error_not_a_panic() {
         assert!(matches!(decode(b"not zlib"), Err(DepInfoError::Inflate(_))));
-        assert!(matches!(decode(&zlib(b"{\"packages\": 3}")), Err(DepInfoError::Json(_))));
+        assert!(matches!(
+            decode(&zlib(b"{\"packages\": 3}")),
+            Err(DepInfoError::Json(_))
+        ));
         let truncated = zlib(JSON.as_bytes());
         assert!(decode(&truncated[..truncated.len() / 2]).is_err());
         // A zlib bomb: 9 MiB of spaces before the JSON compress to a few KiB.
@@ -146,7 +178,10 @@ mod tests {
             big_endian: true,
             base: 0x1_0000,
             payload: b"",
-            sections: &[Section { name: ".data", data: b"x" }],
+            sections: &[Section {
+                name: ".data",
+                data: b"x",
+            }],
             section_table: true,
         });
         assert_eq!(read_dep_info(&plain), Ok(None));
