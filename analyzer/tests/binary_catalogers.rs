@@ -285,10 +285,10 @@ const ESBUILD_OLD: &[(&str, &str)] = &[
 #[test]
 fn go_1_17_pointer_format_in_three_layouts() {
     // esbuild 0.14.8 was built with Go 1.17.5, whose linker stores pointers to the strings.
-    for (package, layout) in [
-        ("esbuild-linux-64", "64-bit little-endian"),
-        ("esbuild-linux-32", "32-bit little-endian"),
-        ("esbuild-linux-s390x", "64-bit big-endian"),
+    for (package, layout, goarch) in [
+        ("esbuild-linux-64", "64-bit little-endian", "amd64"),
+        ("esbuild-linux-32", "32-bit little-endian", "386"),
+        ("esbuild-linux-s390x", "64-bit big-endian", "s390x"),
     ] {
         let bin = file_in_npm_package(package, "0.14.8", "package/bin/esbuild");
         let parsed = GoBinaryCataloger.parse(&executable("/usr/bin/esbuild"), &bin);
@@ -312,6 +312,8 @@ fn go_1_17_pointer_format_in_three_layouts() {
             "{layout}"
         );
         assert_eq!(sys.metadata["goVersion"], "go1.17.5", "{layout}");
+        // Go 1.17 records no GOARCH setting: the ELF machine gives it.
+        assert_eq!(sys.metadata["architecture"], goarch, "{layout}");
 
         // Without a section table the build info is found in the writable segment.
         let stripped = strip_section_table(&bin);

@@ -31,7 +31,7 @@ impl Cataloger for GoBinaryCataloger {
         };
         let (info, warnings) = parse_modinfo(&raw.modinfo);
         Parsed {
-            packages: packages(&raw.go_version, &info),
+            packages: packages(&raw.go_version, &info, raw.goarch),
             owned_files: Vec::new(),
             warnings,
         }

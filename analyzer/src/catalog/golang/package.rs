@@ -7,7 +7,8 @@ use crate::model::{Package, PackageKind};
 /// The version Go gives a main module built from a source tree.
 pub(crate) const DEVEL: &str = "(devel)";
 
-pub(crate) fn packages(go_version: &str, info: &ModInfo) -> Vec<Package> {
+/// `goarch` is the binary's machine, used when the build settings do not name it.
+pub(crate) fn packages(go_version: &str, info: &ModInfo, goarch: Option<&str>) -> Vec<Package> {
     // Outside module mode there is no `mod` line: the main package's path stands in.
     let main = info.main.clone().or_else(|| {
         info.path
@@ -20,7 +21,7 @@ pub(crate) fn packages(go_version: &str, info: &ModInfo) -> Vec<Package> {
             })
     });
     let main_path = main.as_ref().map(|m| m.effective().path.clone());
-    let arch = info.setting("GOARCH");
+    let arch = info.setting("GOARCH").or(goarch);
 
     let mut out = Vec::new();
     let module_package = |m: &Module| {
@@ -120,7 +121,7 @@ mod tests {
              dep\tgolang.org/x/sys\tv0.1.0\th1:s=\n=>\tex.com/sys\tv0.1.1\th1:r=\n\
              build\tGOARCH=arm64\n",
         );
-        let pkgs = packages("go1.21.3", &info);
+        let pkgs = packages("go1.21.3", &info, Some("amd64"));
         assert_eq!(
             rows(&pkgs),
             vec![
@@ -159,7 +160,7 @@ mod tests {
             let (info, _) = parse_modinfo(&format!(
                 "path\tex.com/x\nmod\tex.com/x\t(devel)\t\n{settings}"
             ));
-            let pkgs = packages("go1.23.1", &info);
+            let pkgs = packages("go1.23.1", &info, None);
             assert_eq!(pkgs[0].version, want, "{settings}");
         }
     }
@@ -168,7 +169,7 @@ mod tests {
     fn gopath_builds_and_odd_versions() {
         let (info, _) = parse_modinfo("path\tgithub.com/junegunn/fzf\n");
         assert_eq!(
-            rows(&packages("go1.19.8", &info)),
+            rows(&packages("go1.19.8", &info, None)),
             vec![
                 row("github.com/junegunn/fzf", DEVEL, "github.com/junegunn/fzf"),
                 row("stdlib", "go1.19.8", ""),
@@ -176,9 +177,9 @@ mod tests {
         );
         let none = ModInfo::default();
         assert_eq!(
-            rows(&packages("go1.20.5 X:boringcrypto", &none)),
+            rows(&packages("go1.20.5 X:boringcrypto", &none, None)),
             vec![row("stdlib", "go1.20.5", "")]
         );
-        assert!(packages("", &none).is_empty());
+        assert!(packages("", &none, None).is_empty());
     }
 }

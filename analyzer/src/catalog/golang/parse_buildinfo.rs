@@ -19,6 +19,9 @@ pub(crate) struct RawBuildInfo {
     pub(crate) go_version: String,
     /// Empty when the binary was built without module information.
     pub(crate) modinfo: String,
+    /// The binary's machine as a `GOARCH` name, for binaries older than the `GOARCH` build
+    /// setting (Go 1.18).
+    pub(crate) goarch: Option<&'static str>,
 }
 
 /// Why build info that is present could not be read.
@@ -79,7 +82,29 @@ pub(crate) fn read_build_info(bin: &[u8]) -> Result<Option<RawBuildInfo>, BuildI
     Ok(Some(RawBuildInfo {
         go_version: String::from_utf8_lossy(go_version).into_owned(),
         modinfo: String::from_utf8_lossy(strip_sentinels(modinfo)).into_owned(),
+        goarch: goarch(&file),
     }))
+}
+
+fn goarch(file: &object::File<'_>) -> Option<&'static str> {
+    use object::Architecture as A;
+    let little = file.is_little_endian();
+    Some(match file.architecture() {
+        A::X86_64 => "amd64",
+        A::I386 => "386",
+        A::Aarch64 => "arm64",
+        A::Arm => "arm",
+        A::S390x => "s390x",
+        A::Riscv64 => "riscv64",
+        A::LoongArch64 => "loong64",
+        A::PowerPc64 if little => "ppc64le",
+        A::PowerPc64 => "ppc64",
+        A::Mips64 if little => "mips64le",
+        A::Mips64 => "mips64",
+        A::Mips if little => "mipsle",
+        A::Mips => "mips",
+        _ => return None,
+    })
 }
 
 /// File offset of the build info header.
@@ -336,6 +361,7 @@ mod tests {
         Some(RawBuildInfo {
             go_version: version.into(),
             modinfo: MODINFO.into(),
+            goarch: None,
         })
     }
 
@@ -352,7 +378,11 @@ mod tests {
             }],
             true,
         );
-        assert_eq!(read_build_info(&bin), Ok(want("go1.21.3")));
+        let want = want("go1.21.3").map(|w| RawBuildInfo {
+            goarch: Some("amd64"),
+            ..w
+        });
+        assert_eq!(read_build_info(&bin), Ok(want));
     }
 
     #[test]
@@ -362,9 +392,20 @@ mod tests {
             let payload = pointer_payload(at, is_64, big_endian, "go1.16.15", &framed(MODINFO));
             // Without a section table: found by searching the writable segment.
             let bin = elf(is_64, big_endian, &payload, &[], false);
+            // The test ELF's machine.
+            let goarch = match (is_64, big_endian) {
+                (true, false) => "amd64",
+                (false, false) => "386",
+                (true, true) => "s390x",
+                (false, true) => "mips",
+            };
+            let want = want("go1.16.15").map(|w| RawBuildInfo {
+                goarch: Some(goarch),
+                ..w
+            });
             assert_eq!(
                 read_build_info(&bin),
-                Ok(want("go1.16.15")),
+                Ok(want),
                 "64={is_64} be={big_endian}"
             );
         }
@@ -449,7 +490,8 @@ mod tests {
             read_build_info(&bin),
             Ok(Some(RawBuildInfo {
                 go_version: "go1.21.3".into(),
-                modinfo: String::new()
+                modinfo: String::new(),
+                goarch: Some("amd64"),
             }))
         );
     }

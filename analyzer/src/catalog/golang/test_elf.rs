@@ -91,12 +91,12 @@ pub(crate) fn build(spec: &ElfSpec<'_>) -> (Vec<u8>, Vec<u64>) {
     w.out.push(1);
     w.out.resize(16, 0);
     w.half(2); // ET_EXEC
-    w.half(if spec.big_endian {
-        22
-    } else if spec.is_64 {
-        62
-    } else {
-        3
+    // EM_S390, EM_MIPS, EM_X86_64, EM_386
+    w.half(match (spec.is_64, spec.big_endian) {
+        (true, true) => 22,
+        (false, true) => 8,
+        (true, false) => 62,
+        (false, false) => 3,
     });
     w.word(1);
     w.addr(spec.base + PAYLOAD_OFFSET);
