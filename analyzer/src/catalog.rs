@@ -14,11 +14,14 @@ pub mod distro;
 pub mod dotnet;
 pub mod dpkg;
 pub mod gem;
+pub mod golang;
+pub mod java;
 pub mod npm;
 pub mod python;
 #[cfg(test)]
 mod robustness_tests;
 pub mod rpm;
+pub mod rust;
 
 use crate::layers::{LayerScan, Squashed};
 use crate::model::{Distro, Package, PackageFile, PackageKind, Warning, purl_for};
@@ -103,6 +106,9 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(gem::GemCataloger),
         Box::new(dotnet::DotnetCataloger),
         Box::new(composer::ComposerCataloger),
+        Box::new(java::JavaCataloger::default()),
+        Box::new(golang::GoBinaryCataloger),
+        Box::new(rust::RustAuditCataloger),
     ]
 }
 

@@ -81,6 +81,16 @@ pub fn purl_for(pkg: &Package, distro: Option<&Distro>) -> String {
             &pkg.name,
             pkg.version.clone(),
         ),
+        // Syft writes the standard library as `pkg:golang/stdlib@1.22.1` (no `go` prefix).
+        PackageKind::GoModule if pkg.name == "stdlib" => (
+            "golang",
+            None,
+            &pkg.name,
+            pkg.version
+                .strip_prefix("go")
+                .unwrap_or(&pkg.version)
+                .to_owned(),
+        ),
         PackageKind::GoModule => match pkg.name.rsplit_once('/') {
             Some((ns, name)) => ("golang", Some(ns.to_owned()), name, pkg.version.clone()),
             None => ("golang", None, &pkg.name, pkg.version.clone()),
