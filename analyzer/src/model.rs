@@ -176,8 +176,11 @@ pub struct FileEntry {
     pub link_target: Option<String>,
     /// Layer the visible version comes from.
     pub layer: usize,
+    /// Hex digests of regular files' content, as `ScanSettings::file_digests` asks.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub md5: Option<String>,
 }
 
 impl FileEntry {

@@ -114,6 +114,7 @@ pub async fn scan(
         resolved.layers.len(),
         resolved.layers.iter().map(|l| l.size).sum(),
     );
+    let digests = settings.file_digests;
     let permits = Arc::new(tokio::sync::Semaphore::new(parallelism));
     let mut tasks = Vec::with_capacity(resolved.layers.len());
     for (index, desc) in resolved.layers.iter().enumerate() {
@@ -140,6 +141,7 @@ pub async fn scan(
                 catalogers: &catalogers,
                 content: &scanner,
                 limits: &limits,
+                digests,
                 keep: &keep_fn,
             };
             let result = walk_layer(

@@ -110,8 +110,26 @@ impl Default for ContentSettings {
     }
 }
 
+/// Which digests of every regular file's content the walk computes. sha256 feeds the policy
+/// engine's checksum checks and rpm verification; md5 is what dpkg's `md5sums` record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigests {
+    pub sha256: bool,
+    pub md5: bool,
+}
+
+impl Default for FileDigests {
+    fn default() -> Self {
+        Self {
+            sha256: true,
+            md5: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ScanSettings {
+    pub file_digests: FileDigests,
     pub platform: Platform,
     pub limits: Limits,
     pub content: ContentSettings,

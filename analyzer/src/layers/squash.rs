@@ -103,6 +103,7 @@ mod tests {
             link_target: None,
             layer,
             sha256: None,
+            md5: None,
         }
     }
 

@@ -9,8 +9,10 @@ use super::path::{normalize_entry_path, resolve_link_target};
 use crate::catalog::{Cataloger, FileRef, Parsed};
 use crate::content::ContentScanner;
 use crate::model::{ContentHit, FileEntry, FileKind, HitLocation, RetrievedFile, Warning};
-use crate::settings::Limits;
+use crate::settings::{FileDigests, Limits};
 use base64::Engine as _;
+use md5::Md5;
+use sha2::{Digest as _, Sha256};
 use std::io::{self, Read};
 use std::sync::atomic::Ordering;
 
@@ -23,6 +25,7 @@ pub struct WalkCtx<'a> {
     pub catalogers: &'a [Box<dyn Cataloger>],
     pub content: &'a ContentScanner,
     pub limits: &'a Limits,
+    pub digests: FileDigests,
     /// Paths whose content is kept whole for later steps (os-release, retrieved files).
     pub keep: &'a dyn Fn(&str) -> bool,
 }
@@ -206,7 +209,8 @@ fn visit_entry<R: Read>(
         }
     }
 
-    if scan.entries.len() < ctx.limits.max_indexed_files {
+    let indexed = scan.entries.len() < ctx.limits.max_indexed_files;
+    if indexed {
         scan.entries.push(FileEntry {
             path: path.clone(),
             kind,
@@ -217,6 +221,7 @@ fn visit_entry<R: Read>(
             link_target,
             layer: ctx.layer,
             sha256: None,
+            md5: None,
         });
     } else if scan.entries.len() == ctx.limits.max_indexed_files {
         scan.warnings.push(Warning {
@@ -269,11 +274,19 @@ fn visit_entry<R: Read>(
     if keep {
         read_limit = read_limit.max(size.min(ctx.content.max_file_size().max(1 << 20)));
     }
-    if read_limit == 0 && !(keep || search) {
+    let hashing = indexed && (ctx.digests.sha256 || ctx.digests.md5);
+    if read_limit == 0 && !(keep || search || hashing) {
         return Ok(());
     }
     let mut content = Vec::with_capacity(read_limit.min(64 << 20) as usize);
     (&mut entry).take(read_limit).read_to_end(&mut content)?;
+    if hashing {
+        let (sha256, md5) = digest_rest(&content, &mut entry, ctx.digests)?;
+        if let Some(e) = scan.entries.last_mut() {
+            e.sha256 = sha256;
+            e.md5 = md5;
+        }
+    }
 
     for c in claimed {
         let parsed = c.parse(&file, &content);
@@ -313,6 +326,37 @@ fn visit_entry<R: Read>(
         scan.kept.push((path, content));
     }
     Ok(())
+}
+
+/// Digests of `head` followed by the rest of the entry; the rest is streamed, not held.
+fn digest_rest(
+    head: &[u8],
+    rest: &mut impl Read,
+    want: FileDigests,
+) -> io::Result<(Option<String>, Option<String>)> {
+    let mut sha = want.sha256.then(Sha256::new);
+    let mut md5 = want.md5.then(Md5::new);
+    let mut update = |b: &[u8]| {
+        if let Some(h) = sha.as_mut() {
+            h.update(b);
+        }
+        if let Some(h) = md5.as_mut() {
+            h.update(b);
+        }
+    };
+    update(head);
+    let mut buf = [0u8; 32 * 1024];
+    loop {
+        let n = rest.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        update(&buf[..n]);
+    }
+    Ok((
+        sha.map(|h| hex::encode(h.finalize())),
+        md5.map(|h| hex::encode(h.finalize())),
+    ))
 }
 
 /// A retrieved file as the analysis reports it.

@@ -10,6 +10,9 @@ use super::{Distro, Package, PackageKind};
 /// The purl for a package found on `distro`.
 pub fn purl_for(pkg: &Package, distro: Option<&Distro>) -> String {
     let distro_q = distro.map(|d| match &d.version_id {
+        // Debian point releases (12.7) are not part of the distro's identity; Syft and the
+        // feeds say `debian-12`.
+        Some(v) if d.id == "debian" => format!("{}-{}", d.id, v.split('.').next().unwrap_or(v)),
         Some(v) => format!("{}-{}", d.id, v),
         None => d.id.clone(),
     });

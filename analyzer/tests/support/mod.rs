@@ -1,0 +1,6 @@
+//! Test support shared by the integration tests: build real image layouts from files and
+//! real package artifacts, without a container engine.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+pub mod artifacts;
+pub mod image;
