@@ -4,3 +4,6 @@
 
 pub mod artifacts;
 pub mod image;
+pub mod archive;
+pub mod fake_http;
+pub mod registry;
