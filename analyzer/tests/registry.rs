@@ -88,7 +88,10 @@ async fn oci_index_picks_each_platform() {
     assert_eq!(a.image.index_digest.as_deref(), Some(index_digest.as_str()));
     assert_eq!(a.image.manifest_digest, manifests[0]);
     assert_eq!(a.image.manifest_media_type, OCI_MANIFEST);
-    assert_eq!(a.image.repository.as_deref(), Some(&*format!("{host}/{repo}")));
+    assert_eq!(
+        a.image.repository.as_deref(),
+        Some(&*format!("{host}/{repo}"))
+    );
     assert_eq!(a.image.tag.as_deref(), Some("1.0"));
     assert_eq!(a.distro.as_ref().map(|d| d.id.as_str()), Some("debian"));
 
@@ -115,9 +118,11 @@ async fn docker_v2s2_manifest_and_list() {
     let expat = expat();
     let mut image = debian_image("amd64", &expat, Compression::Gzip);
     // Docker also pushes uncompressed layers.
-    image
-        .layers
-        .push(Layer::new().file("etc/motd", "hi\n").build(Compression::None));
+    image.layers.push(
+        Layer::new()
+            .file("etc/motd", "hi\n")
+            .build(Compression::None),
+    );
     image.history.push("COPY motd /etc/motd".into());
     let repo = unique_repo("docker");
     let pusher = Pusher::new(&host);
@@ -209,7 +214,9 @@ async fn basic_auth_from_docker_config() {
 
     let mut settings = settings_for(&[&host]);
     settings.registry.credentials = write_config(AUTH_USER, AUTH_PASSWORD);
-    let a = scan_ref(&reference, &settings).await.expect("scan with auth");
+    let a = scan_ref(&reference, &settings)
+        .await
+        .expect("scan with auth");
     assert_eq!(a.image.manifest_digest, digest);
     assert!(is_package(&a, &expat), "{:?}", packages(&a));
 
@@ -231,7 +238,9 @@ async fn basic_auth_from_docker_config() {
     assert_eq!(err.label(), "RegistryAuthFailed");
 
     settings.registry.credentials = Credentials::default();
-    let err = scan_ref(&reference, &settings).await.expect_err("anonymous");
+    let err = scan_ref(&reference, &settings)
+        .await
+        .expect_err("anonymous");
     assert!(
         matches!(
             err,
@@ -335,7 +344,11 @@ const REPO: &str = "team/app";
 fn objects(image: &Image, tag: &str) -> Vec<(String, String, Vec<u8>)> {
     let (manifest, config) = manifest_for(image, Flavor::Oci);
     let mut v = vec![
-        (format!("manifests/{tag}"), OCI_MANIFEST.into(), manifest.clone()),
+        (
+            format!("manifests/{tag}"),
+            OCI_MANIFEST.into(),
+            manifest.clone(),
+        ),
         (
             format!("manifests/{}", sha256(&manifest)),
             OCI_MANIFEST.into(),
@@ -366,8 +379,11 @@ async fn retries_429_then_succeeds() {
     let image = small_image();
     let fake = FakeRegistry::start(REPO, objects(&image, "1"), |req, nth| {
         (req.path.ends_with("/manifests/1") && nth < 2).then(|| {
-            Reply::status(429, r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#)
-                .with_header("Retry-After", "0")
+            Reply::status(
+                429,
+                r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#,
+            )
+            .with_header("Retry-After", "0")
         })
     });
     let host = fake.host().to_owned();
@@ -417,7 +433,11 @@ async fn times_out_on_a_silent_registry() {
     let err = scan_ref(&format!("{host}/{REPO}:1"), &settings)
         .await
         .expect_err("timeout");
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     match &err {
         ScanError::Source(source::Error::Registry { message, .. }) => {
             assert!(message.contains("timed out"), "{message}");
@@ -509,8 +529,10 @@ async fn manifest_and_config_digests_are_verified() {
         let manifest = manifest.clone();
         move |req, _| {
             req.path.ends_with("/manifests/1").then(|| {
-                Reply::ok(OCI_MANIFEST, manifest.clone())
-                    .with_header("Docker-Content-Digest", &format!("sha256:{}", "1".repeat(64)))
+                Reply::ok(OCI_MANIFEST, manifest.clone()).with_header(
+                    "Docker-Content-Digest",
+                    &format!("sha256:{}", "1".repeat(64)),
+                )
             })
         }
     });
@@ -653,14 +675,17 @@ async fn bearer_token_dance_and_expiry() {
         let (tokens, realm) = (tokens.clone(), realm.clone());
         move |req, _| {
             let challenge = || {
-                Reply::status(401, r#"{"errors":[{"code":"UNAUTHORIZED","message":"token please"}]}"#)
-                    .with_header(
-                        "WWW-Authenticate",
-                        &format!(
-                            r#"Bearer realm="{}",service="fake-registry""#,
-                            realm.lock().unwrap()
-                        ),
-                    )
+                Reply::status(
+                    401,
+                    r#"{"errors":[{"code":"UNAUTHORIZED","message":"token please"}]}"#,
+                )
+                .with_header(
+                    "WWW-Authenticate",
+                    &format!(
+                        r#"Bearer realm="{}",service="fake-registry""#,
+                        realm.lock().expect("realm lock")
+                    ),
+                )
             };
             if req.path.starts_with("/token") {
                 assert!(
@@ -677,14 +702,15 @@ async fn bearer_token_dance_and_expiry() {
             }
             let auth = req.header("authorization").unwrap_or("");
             // The first token "expires" before the first layer is read.
-            let valid = auth == "Bearer token-2" || (auth == "Bearer token-1" && !req.path.ends_with(&layer));
+            let valid = auth == "Bearer token-2"
+                || (auth == "Bearer token-1" && !req.path.ends_with(&layer));
             if req.path == "/v2/" || !valid {
                 return Some(challenge());
             }
             None
         }
     });
-    *realm.lock().unwrap() = format!("http://{}/token", fake.host());
+    *realm.lock().expect("realm lock") = format!("http://{}/token", fake.host());
     let host = fake.host().to_owned();
     let mut settings = settings_for(&[&host]);
     settings.parallelism = 1;
@@ -703,17 +729,23 @@ async fn refused_token_is_unauthorized() {
         let realm = realm.clone();
         move |req, _| {
             if req.path.starts_with("/token") {
-                return Some(Reply::status(401, r#"{"details":"incorrect username or password"}"#));
+                return Some(Reply::status(
+                    401,
+                    r#"{"details":"incorrect username or password"}"#,
+                ));
             }
             Some(
                 Reply::status(401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#).with_header(
                     "WWW-Authenticate",
-                    &format!(r#"Bearer realm="{}",service="x""#, realm.lock().unwrap()),
+                    &format!(
+                        r#"Bearer realm="{}",service="x""#,
+                        realm.lock().expect("realm lock")
+                    ),
                 ),
             )
         }
     });
-    *realm.lock().unwrap() = format!("http://{}/token", fake.host());
+    *realm.lock().expect("realm lock") = format!("http://{}/token", fake.host());
     let host = fake.host().to_owned();
     let mut settings = settings_for(&[&host]);
     settings.registry.login = Some(source::Credential::Basic {

@@ -77,11 +77,7 @@ pub(super) fn resolve(path: &Path, limits: &Limits) -> Result<ResolvedImage, Err
             message: "no manifest.json: not a docker save archive".into(),
         });
     }
-    let manifest_bytes = index.read(
-        "manifest.json",
-        "manifest.json",
-        limits.max_manifest_bytes,
-    )?;
+    let manifest_bytes = index.read("manifest.json", "manifest.json", limits.max_manifest_bytes)?;
     let saved: Vec<SavedImage> =
         serde_json::from_slice(&manifest_bytes).map_err(|e| Error::Malformed {
             what: format!("{what}: manifest.json"),

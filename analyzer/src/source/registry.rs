@@ -122,7 +122,10 @@ enum Failure {
         retry_after: Option<Duration>,
     },
     /// 401/403: re-authenticate once if we hold a token, then give up.
-    Denied { status: u16, message: String },
+    Denied {
+        status: u16,
+        message: String,
+    },
     Fatal(Error),
 }
 
@@ -144,8 +147,7 @@ impl Session {
             .iter()
             .map(|h| normalize_host(h))
             .collect();
-        let is_insecure =
-            insecure.contains(&normalize_host(&host)) || insecure.contains(&registry);
+        let is_insecure = insecure.contains(&normalize_host(&host)) || insecure.contains(&registry);
         let scheme = if is_insecure { "http" } else { "https" };
         let protocol = if is_insecure {
             oci_client::client::ClientProtocol::HttpsExcept(vec![host.clone()])
@@ -411,7 +413,9 @@ impl Session {
         let url = format!("{}/manifests/{reference}", self.base);
         let what = format!("manifest {}:{reference}", self.name());
         self.with_retries(async |authorization| {
-            let resp = self.get(&url, Some(MANIFEST_ACCEPT), 0, authorization).await?;
+            let resp = self
+                .get(&url, Some(MANIFEST_ACCEPT), 0, authorization)
+                .await?;
             if !resp.status().is_success() {
                 return Err(self.failed(resp, &what).await);
             }
@@ -432,7 +436,12 @@ impl Session {
     }
 
     /// Fetches a small blob (the config) whole, against `limit`, and verifies its digest.
-    async fn fetch_blob(&self, desc: &Descriptor, what: &str, limit: u64) -> Result<Vec<u8>, Error> {
+    async fn fetch_blob(
+        &self,
+        desc: &Descriptor,
+        what: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, Error> {
         if desc.size > limit {
             return Err(Error::TooLarge {
                 what: what.to_owned(),
@@ -849,7 +858,13 @@ mod tests {
     #[test]
     fn normalises_references() {
         let cases = [
-            ("alpine", "docker.io", "library/alpine", Some("latest"), None),
+            (
+                "alpine",
+                "docker.io",
+                "library/alpine",
+                Some("latest"),
+                None,
+            ),
             (
                 "docker.io/library/alpine:3.20",
                 "docker.io",
@@ -900,7 +915,7 @@ mod tests {
         let bare_index = br#"{"schemaVersion":2,"manifests":[]}"#;
         let schema1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
         let artifact = br#"{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}"#;
-        let ok = |ct: Option<&str>, body: &[u8]| classify_manifest(ct, body).map(|(c, mt)| (c, mt));
+        let ok = classify_manifest;
         assert_eq!(
             ok(Some(DOCKER_MANIFEST), oci).ok(),
             Some((MediaTypeClass::Manifest, DOCKER_MANIFEST.to_owned()))
@@ -945,7 +960,10 @@ mod tests {
             ),
             "UNAUTHORIZED: authentication required"
         );
-        assert_eq!(error_message(b"bad\r\ngateway\x1b[31m"), "bad  gateway [31m");
+        assert_eq!(
+            error_message(b"bad\r\ngateway\x1b[31m"),
+            "bad  gateway [31m"
+        );
         assert_eq!(error_message(b""), "no details");
         assert_eq!(error_message(&[b'x'; 1000]).len(), 300);
         assert_eq!(

@@ -21,7 +21,10 @@ const MAX_HOPS: usize = 8;
 
 #[derive(Debug, Clone)]
 enum Member {
-    File { offset: u64, size: u64 },
+    File {
+        offset: u64,
+        size: u64,
+    },
     /// A symlink target, relative to the link's directory.
     Symlink(String),
     /// A hard link target (an archive path).
@@ -149,7 +152,11 @@ impl TarIndex {
     }
 
     /// A member as a reader over its slice of the archive.
-    pub(super) fn open(&self, name: &str, what: &str) -> Result<(Box<dyn Read + Send>, u64), Error> {
+    pub(super) fn open(
+        &self,
+        name: &str,
+        what: &str,
+    ) -> Result<(Box<dyn Read + Send>, u64), Error> {
         let (offset, size) = self.locate(name).ok_or_else(|| {
             Error::NotFound(format!("{what} ({name} in {})", self.path.display()))
         })?;
@@ -252,7 +259,12 @@ mod tests {
         let f = archive(|b| {
             file(b, "./index.json", b"{}");
             file(b, "aaa/layer.tar", b"layer bytes");
-            link(b, tar::EntryType::Symlink, "bbb/layer.tar", "../aaa/layer.tar");
+            link(
+                b,
+                tar::EntryType::Symlink,
+                "bbb/layer.tar",
+                "../aaa/layer.tar",
+            );
             link(b, tar::EntryType::Link, "ccc.tar", "aaa/layer.tar");
             link(b, tar::EntryType::Symlink, "loop1", "loop2");
             link(b, tar::EntryType::Symlink, "loop2", "loop1");
@@ -260,7 +272,12 @@ mod tests {
         });
         let idx = TarIndex::build(f.path()).expect("index");
         assert_eq!(idx.read("index.json", "index", 10).expect("read"), b"{}");
-        for name in ["aaa/layer.tar", "bbb/layer.tar", "./ccc.tar", "/aaa//layer.tar"] {
+        for name in [
+            "aaa/layer.tar",
+            "bbb/layer.tar",
+            "./ccc.tar",
+            "/aaa//layer.tar",
+        ] {
             assert_eq!(
                 idx.read(name, "layer", 100).expect(name),
                 b"layer bytes",

@@ -127,11 +127,19 @@ pub fn docker_archive(image: &Image, repo_tag: &str, style: DockerSave) -> Vec<u
     let saved = serde_json::json!([{
         "Config": config_path, "RepoTags": [repo_tag], "Layers": layer_paths,
     }]);
-    append(&mut b, "manifest.json", &serde_json::to_vec(&saved).unwrap());
+    append(
+        &mut b,
+        "manifest.json",
+        &serde_json::to_vec(&saved).unwrap(),
+    );
     if style != DockerSave::OciLayout {
         let (name, tag) = repo_tag.rsplit_once(':').unwrap_or((repo_tag, "latest"));
         let repositories = serde_json::json!({ name: { tag: hex(&sha256(&config)) } });
-        append(&mut b, "repositories", &serde_json::to_vec(&repositories).unwrap());
+        append(
+            &mut b,
+            "repositories",
+            &serde_json::to_vec(&repositories).unwrap(),
+        );
     }
     b.into_inner().unwrap()
 }

@@ -94,7 +94,9 @@ pub fn manifest_for(image: &Image, flavor: Flavor) -> (Vec<u8>, Vec<u8>) {
             "application/vnd.oci.image.layer.v1.tar+gzip" => {
                 "application/vnd.docker.image.rootfs.diff.tar.gzip"
             }
-            "application/vnd.oci.image.layer.v1.tar" => "application/vnd.docker.image.rootfs.diff.tar",
+            "application/vnd.oci.image.layer.v1.tar" => {
+                "application/vnd.docker.image.rootfs.diff.tar"
+            }
             other => panic!("no Docker media type for {other}"),
         };
         l["mediaType"] = docker.into();
@@ -203,10 +205,10 @@ impl Pusher {
         media_type: &str,
         bytes: &[u8],
     ) -> reqwest::StatusCode {
-        self.auth(
-            self.client
-                .put(format!("http://{}/v2/{repo}/manifests/{reference}", self.host)),
-        )
+        self.auth(self.client.put(format!(
+            "http://{}/v2/{repo}/manifests/{reference}",
+            self.host
+        )))
         .header("content-type", media_type)
         .body(bytes.to_vec())
         .send()
@@ -216,15 +218,28 @@ impl Pusher {
     }
 
     /// PUTs a manifest; returns its digest.
-    pub async fn manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> String {
-        let status = self.manifest_status(repo, reference, media_type, bytes).await;
+    pub async fn manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> String {
+        let status = self
+            .manifest_status(repo, reference, media_type, bytes)
+            .await;
         assert_eq!(status, 201, "pushing manifest {reference} to {repo}");
         sha256(bytes)
     }
 
     /// Pushes the layers and config of `image` and its manifest, untagged. Returns the
     /// manifest bytes and digest.
-    pub async fn image_blobs(&self, repo: &str, image: &Image, flavor: Flavor) -> (Vec<u8>, String) {
+    pub async fn image_blobs(
+        &self,
+        repo: &str,
+        image: &Image,
+        flavor: Flavor,
+    ) -> (Vec<u8>, String) {
         for l in &image.layers {
             self.blob(repo, &l.blob).await;
         }

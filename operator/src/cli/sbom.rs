@@ -182,7 +182,10 @@ mod tests {
     fn image_args(extra: &[&str]) -> ImageArgs {
         let mut argv = vec!["plimsoll", "sbom", "127.0.0.1:5001/app:1"];
         argv.extend_from_slice(extra);
-        match super::super::args::Cli::try_parse_from(argv).expect("parses").command {
+        match super::super::args::Cli::try_parse_from(argv)
+            .expect("parses")
+            .command
+        {
             super::super::args::Command::Sbom(a) => a.image,
         }
     }

@@ -98,8 +98,9 @@ impl Credentials {
         for (key, value) in auths {
             let host = normalize_host(key);
             let Ok(raw) = RawEntry::deserialize(value) else {
-                out.warnings
-                    .push(format!("registry auth entry {host:?} is not an object; skipped"));
+                out.warnings.push(format!(
+                    "registry auth entry {host:?} is not an object; skipped"
+                ));
                 continue;
             };
             match entry_credential(&raw) {
@@ -114,8 +115,7 @@ impl Credentials {
         }
         if top.contains_key("credsStore") || top.contains_key("credHelpers") {
             out.warnings.push(
-                "credsStore/credHelpers are ignored: credential helper programs are not run"
-                    .into(),
+                "credsStore/credHelpers are ignored: credential helper programs are not run".into(),
             );
         }
         Ok(out)
