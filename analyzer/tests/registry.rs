@@ -782,3 +782,17 @@ async fn index_media_type_without_matching_platform_lists_what_exists() {
         "no manifest for platform linux/amd64 (the index has: windows/amd64)"
     );
 }
+
+#[tokio::test]
+async fn https_to_a_plain_http_registry_fails_fast_with_a_hint() {
+    let image = small_image();
+    let fake = FakeRegistry::start(REPO, objects(&image, "1"), |_, _| None);
+    let host = fake.host().to_owned();
+    // Not listed as insecure: TLS is tried, and the answer is plain HTTP.
+    let err = scan_ref(&format!("{host}/{REPO}:1"), &settings_for(&[]))
+        .await
+        .expect_err("TLS to plain HTTP");
+    assert!(err.to_string().contains("plain HTTP"), "{err}");
+    assert!(!err.to_string().contains("tries"), "retried: {err}");
+    assert_eq!(fake.server.requests().len(), 1);
+}

@@ -253,10 +253,7 @@ impl Session {
                         ),
                     });
                 }
-                Err(E::RequestError(e)) => Failure::Transient {
-                    message: format!("authenticating: {}", describe_reqwest(&e)),
-                    retry_after: None,
-                },
+                Err(E::RequestError(e)) => self.transport_failure("authenticating".into(), &e),
                 Err(other) => Failure::Fatal(Error::Registry {
                     registry: self.registry.clone(),
                     message: format!("authenticating: {other}"),
@@ -287,7 +284,14 @@ impl Session {
             Failure::Denied { status, message } => Error::Unauthorized {
                 registry: self.registry.clone(),
                 status,
-                message,
+                message: if self.auth == RegistryAuth::Anonymous {
+                    format!(
+                        "{message} (no credentials were given for {})",
+                        self.registry
+                    )
+                } else {
+                    message
+                },
             },
             Failure::Fatal(e) => e,
         }
@@ -354,10 +358,34 @@ impl Session {
         if range_from > 0 {
             req = req.header(header::RANGE, format!("bytes={range_from}-"));
         }
-        req.send().await.map_err(|e| Failure::Transient {
-            message: format!("GET {url}: {}", describe_reqwest(&e)),
-            retry_after: None,
-        })
+        req.send()
+            .await
+            .map_err(|e| self.transport_failure(format!("GET {url}"), &e))
+    }
+
+    /// A failed request: worth retrying, unless TLS itself failed (a wrong certificate or a
+    /// plain-HTTP registry does not get better with time).
+    fn transport_failure(&self, context: String, e: &reqwest::Error) -> Failure {
+        let message = format!("{context}: {}", describe_reqwest(e));
+        if message.contains("InvalidContentType") {
+            Failure::Fatal(Error::Registry {
+                registry: self.registry.clone(),
+                message: format!(
+                    "{message} (the registry seems to speak plain HTTP; list it as an insecure \
+                     registry if that is intended)"
+                ),
+            })
+        } else if message.contains("certificate") {
+            Failure::Fatal(Error::Registry {
+                registry: self.registry.clone(),
+                message,
+            })
+        } else {
+            Failure::Transient {
+                message,
+                retry_after: None,
+            }
+        }
     }
 
     /// Maps a failed response; `what` names the object for a 404.
@@ -386,7 +414,7 @@ impl Session {
                 message: format!("{what}: {message}"),
             }
         } else if not_found {
-            Failure::Fatal(Error::NotFound(format!("{what} ({status})")))
+            Failure::Fatal(Error::NotFound(what.to_owned()))
         } else if status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
             || status.is_server_error()

@@ -129,6 +129,19 @@ impl Drop for FakeServer {
 
 fn serve(conn: TcpStream, log: &Mutex<Vec<Request>>, handler: &Handler) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
+    // A TLS ClientHello (record type 0x16) on this plain-HTTP port: answer like Go's
+    // net/http does, with a plain 400, which the TLS client then fails to parse.
+    if reader.fill_buf().is_ok_and(|b| b.first() == Some(&0x16)) {
+        log.lock().unwrap().push(Request {
+            method: "TLS".into(),
+            path: String::new(),
+            headers: Vec::new(),
+        });
+        let mut out = conn;
+        let _ = out.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        let _ = out.shutdown(std::net::Shutdown::Both);
+        return;
+    }
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
