@@ -10,6 +10,7 @@
 
 pub mod distro;
 pub mod dpkg;
+pub mod rpm;
 
 use crate::layers::{LayerScan, Squashed};
 use crate::model::{Distro, Package, PackageFile, PackageKind, Warning, purl_for};
@@ -84,7 +85,7 @@ pub trait Cataloger: Send + Sync + std::fmt::Debug {
 
 /// Every cataloger the analyzer knows.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger)]
+    vec![Box::new(dpkg::DpkgCataloger), Box::new(rpm::RpmCataloger)]
 }
 
 /// Packages visible in the squashed image, each with the layer that introduced it, its purl,

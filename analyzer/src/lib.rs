@@ -15,6 +15,7 @@ pub mod content;
 pub mod facts;
 pub mod layers;
 pub mod model;
+pub mod output;
 pub mod scan;
 pub mod settings;
 pub mod source;

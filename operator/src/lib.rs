@@ -1,5 +1,7 @@
 //! Plimsoll: the operator and the `plimsoll` CLI.
 //!
 //! - `cli`: argument definitions (`cli/args.rs`) and one module per command.
+//! - `feeds`: the OSV model, feed formats and sources.
 
 pub mod cli;
+pub mod feeds;

@@ -4,6 +4,7 @@ use super::args::{ImageArgs, SbomArgs, SbomFormat};
 use anyhow::Context as _;
 use plimsoll_analyzer::content::NamedPattern;
 use plimsoll_analyzer::model::Analysis;
+use plimsoll_analyzer::output::{self, RenderCtx, Timestamp};
 use plimsoll_analyzer::scan::{NoProgress, Progress, scan};
 use plimsoll_analyzer::settings::{RegistrySettings, ScanSettings};
 use plimsoll_analyzer::source::{Credential, Credentials, ImageSource, Secret};
@@ -116,30 +117,29 @@ pub async fn analyze(args: &ImageArgs) -> Result<Analysis, CommandError> {
 
 pub async fn run(args: &SbomArgs) -> Result<Vec<u8>, CommandError> {
     let analysis = analyze(&args.image).await?;
-    render(&analysis, args.output).map_err(CommandError::Scan)
+    render(&analysis, args.output, &render_ctx()).map_err(CommandError::Scan)
 }
 
-fn render(analysis: &Analysis, format: SbomFormat) -> anyhow::Result<Vec<u8>> {
+/// The clock and a per-run seed, read here at the edge so the renderers stay pure.
+fn render_ctx() -> RenderCtx {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    RenderCtx {
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created: Timestamp::from_unix_seconds(now.as_secs()),
+        // Unique per run: a new serial number / document namespace for every document.
+        seed: format!("{}-{}", now.as_nanos(), std::process::id()),
+    }
+}
+
+fn render(analysis: &Analysis, format: SbomFormat, ctx: &RenderCtx) -> anyhow::Result<Vec<u8>> {
     Ok(match format {
         SbomFormat::Json => serde_json::to_vec_pretty(analysis)?,
-        SbomFormat::Cyclonedx | SbomFormat::Spdx => anyhow::bail!("format not implemented yet"),
-        SbomFormat::Table => table(analysis).into_bytes(),
+        SbomFormat::Cyclonedx => output::cyclonedx::render(analysis, ctx)?,
+        SbomFormat::Spdx => output::spdx::render(analysis, ctx)?,
+        SbomFormat::Table => output::table::render(analysis, ctx)?,
     })
-}
-
-fn table(a: &Analysis) -> String {
-    let rows: Vec<[&str; 3]> = a
-        .packages
-        .iter()
-        .map(|p| [p.name.as_str(), p.version.as_str(), p.kind.as_str()])
-        .collect();
-    let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(4);
-    let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(0).max(7);
-    let mut out = format!("{:w0$}  {:w1$}  TYPE\n", "NAME", "VERSION");
-    for r in rows {
-        out.push_str(&format!("{:w0$}  {:w1$}  {}\n", r[0], r[1], r[2]));
-    }
-    out
 }
 
 /// A progress bar over the compressed bytes of all layers.
@@ -250,5 +250,55 @@ mod tests {
         assert!(r.credentials.for_registry("r.example").is_some());
         let r = registry_settings(&args, |_| None).expect("settings");
         assert!(r.credentials.is_empty());
+    }
+
+    fn analysis() -> Analysis {
+        serde_json::from_value(serde_json::json!({
+            "schemaVersion": "1.0",
+            "analyzer": {"name": "plimsoll-analyzer", "version": "0.0.0"},
+            "image": {
+                "reference": "example.com/app:1", "repository": "example.com/app", "tag": "1",
+                "manifestDigest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                "manifestMediaType": "application/vnd.oci.image.manifest.v1+json",
+                "indexDigest": null, "configDigest": "sha256:11", "os": "linux",
+                "architecture": "amd64", "variant": null, "compressedSize": 0,
+                "uncompressedSize": 0, "layers": [], "config": {
+                    "user": null, "exposedPorts": [], "env": [], "entrypoint": [], "cmd": [],
+                    "healthcheck": null, "labels": {}, "workingDir": null, "volumes": [],
+                    "stopSignal": null
+                },
+                "history": [], "dockerfile": null, "created": null
+            },
+            "distro": null,
+            "packages": [{
+                "name": "zlib", "version": "1.3", "kind": "apk", "purl": "pkg:apk/alpine/zlib@1.3",
+                "licenses": ["Zlib"], "locations": ["/lib/apk/db/installed"],
+                "introducedLayer": 0, "recordLayer": 0
+            }],
+            "files": [], "secrets": [], "contentMatches": [], "retrievedFiles": [], "warnings": []
+        }))
+        .expect("a valid Analysis")
+    }
+
+    #[test]
+    fn every_format_renders() {
+        let ctx = RenderCtx {
+            tool_version: "0.0.0".into(),
+            created: Timestamp::from_unix_seconds(0),
+            seed: "seed".into(),
+        };
+        let a = analysis();
+        let json = |format| -> serde_json::Value {
+            serde_json::from_slice(&render(&a, format, &ctx).expect("renders")).expect("JSON")
+        };
+        assert_eq!(json(SbomFormat::Cyclonedx)["specVersion"], "1.6");
+        assert_eq!(json(SbomFormat::Spdx)["spdxVersion"], "SPDX-2.3");
+        assert_eq!(json(SbomFormat::Json)["packages"][0]["name"], "zlib");
+        let table = String::from_utf8(render(&a, SbomFormat::Table, &ctx).expect("renders"))
+            .expect("utf-8");
+        assert!(
+            table.starts_with("NAME  VERSION  TYPE  LAYER\nzlib  1.3      apk   0\n"),
+            "{table}"
+        );
     }
 }
