@@ -87,7 +87,7 @@ pub async fn scan(
     settings: &ScanSettings,
     progress: Arc<dyn Progress>,
 ) -> Result<Analysis, ScanError> {
-    let resolved = source.resolve(&settings.platform, &settings.limits).await?;
+    let resolved = source.resolve(settings).await?;
     let scanner = Arc::new(ContentScanner::new(&settings.content));
     let config = parse_config(&resolved.config, &scanner)?;
     if !config.diff_ids.is_empty() && config.diff_ids.len() != resolved.layers.len() {

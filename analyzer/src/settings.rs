@@ -2,6 +2,8 @@
 //! file) and passed down; nothing below reads the environment.
 
 use crate::content::NamedPattern;
+use crate::source::{Credential, Credentials};
+use std::time::Duration;
 
 /// Resource bounds that keep a hostile image from exhausting the analyzer.
 #[derive(Debug, Clone)]
@@ -135,4 +137,41 @@ pub struct ScanSettings {
     pub dockerfile: Option<String>,
     /// Layers decompressed at once; 0 means one per CPU.
     pub parallelism: usize,
+    /// How to reach and authenticate to registries.
+    pub registry: RegistrySettings,
+}
+
+/// How to reach registries. Credentials come parsed: reading files and the environment is the
+/// caller's business.
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    /// `host[:port]` of registries reached over plain HTTP instead of HTTPS.
+    pub insecure_hosts: Vec<String>,
+    /// Credentials by registry, usually from a docker `config.json`.
+    pub credentials: Credentials,
+    /// Credentials for the scanned image's registry, whatever it is; wins over `credentials`.
+    pub login: Option<Credential>,
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a response.
+    pub read_timeout: Duration,
+    /// Tries per request when the registry answers 429/5xx or the connection fails.
+    pub attempts: u32,
+    /// First retry delay; doubled on each try, with jitter, up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            insecure_hosts: Vec::new(),
+            credentials: Credentials::default(),
+            login: None,
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: Duration::from_secs(60),
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+        }
+    }
 }

@@ -3,17 +3,24 @@
 //! config, digests checked) and opens layer blobs as blocking readers for the walk, which
 //! checks each blob's digest as it streams.
 
+mod docker_archive;
 mod manifest;
+mod oci_archive;
 mod oci_dir;
+pub mod registry;
+mod tar_index;
 
 pub use manifest::{
     DOCKER_LIST, DOCKER_MANIFEST, Descriptor, ImageIndex, ImageManifest, MediaTypeClass, OCI_INDEX,
     OCI_MANIFEST, select_platform,
 };
 
-use crate::settings::{Limits, Platform};
+pub use registry::{Credential, Credentials, CredentialsError, RegistryRef, Secret};
+
+use crate::settings::ScanSettings;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// An image as the user names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +82,17 @@ pub struct ResolvedImage {
     pub config_digest: String,
     pub config: Vec<u8>,
     pub layers: Vec<Descriptor>,
+    /// What `open_layer` reuses: the registry session, the archive index.
+    handle: Handle,
+}
+
+/// Source state kept between `resolve` and `open_layer`.
+#[derive(Debug, Clone, Default)]
+enum Handle {
+    #[default]
+    None,
+    Registry(Arc<registry::Session>),
+    Archive(Arc<tar_index::ArchiveImage>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,34 +134,53 @@ pub enum Error {
 
 impl ImageSource {
     /// Resolves the reference to one platform's manifest and its config.
-    pub async fn resolve(
-        &self,
-        platform: &Platform,
-        limits: &Limits,
-    ) -> Result<ResolvedImage, Error> {
+    pub async fn resolve(&self, settings: &ScanSettings) -> Result<ResolvedImage, Error> {
+        let (platform, limits) = (&settings.platform, &settings.limits);
         match self {
             Self::OciDir { path, tag } => oci_dir::resolve(path, tag.as_deref(), platform, limits),
-            other => Err(Error::Malformed {
-                what: format!("{other:?}"),
-                message: "this image source is not supported yet".into(),
-            }),
+            Self::Registry(reference) => registry::resolve(reference, settings).await,
+            Self::OciArchive(path) => {
+                let (path, platform, limits) = (path.clone(), platform.clone(), limits.clone());
+                blocking(move || oci_archive::resolve(&path, &platform, &limits)).await
+            }
+            Self::DockerArchive(path) => {
+                let (path, limits) = (path.clone(), limits.clone());
+                blocking(move || docker_archive::resolve(&path, &limits)).await
+            }
         }
     }
 
-    /// Opens a layer blob as a blocking reader (read it off the async runtime).
+    /// Opens a layer blob as a blocking reader. Read it off the async runtime (in
+    /// `spawn_blocking`), on the runtime that called this: registry readers block on it.
     pub async fn open_layer(
         &self,
-        _image: &ResolvedImage,
+        image: &ResolvedImage,
         layer: &Descriptor,
     ) -> Result<Box<dyn Read + Send>, Error> {
-        match self {
-            Self::OciDir { path, .. } => oci_dir::open_blob(path, &layer.digest),
-            other => Err(Error::Malformed {
+        match (self, &image.handle) {
+            (Self::OciDir { path, .. }, _) => oci_dir::open_blob(path, &layer.digest),
+            (Self::Registry(_), Handle::Registry(session)) => session.open_blob(layer).await,
+            (Self::OciArchive(_) | Self::DockerArchive(_), Handle::Archive(archive)) => {
+                archive.open_layer(&layer.digest)
+            }
+            (other, _) => Err(Error::Malformed {
                 what: format!("{other:?}"),
-                message: "this image source is not supported yet".into(),
+                message: "open_layer called with an image resolved from another source".into(),
             }),
         }
     }
+}
+
+/// Runs blocking file work (indexing an archive) off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Malformed {
+            what: "archive".into(),
+            message: format!("the reading task failed: {e}"),
+        })?
 }
 
 /// `sha256:<hex>` of bytes.

@@ -1,14 +1,38 @@
 //! An OCI image layout directory (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`).
 
 use super::manifest::{ImageIndex, ImageManifest, MediaTypeClass, select_platform};
-use super::{Error, ResolvedImage, verify_digest};
+use super::{Error, Handle, ResolvedImage, verify_digest};
 use crate::settings::{Limits, Platform};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
+/// The files of an OCI image layout: a directory, or a tar of one.
+pub(super) trait LayoutFiles {
+    /// Reads `index.json` or `blobs/<alg>/<hex>`, refusing more than `limit` bytes.
+    fn read(&self, name: &str, what: &str, limit: u64) -> Result<Vec<u8>, Error>;
+    /// The layout as the user named it, for messages.
+    fn describe(&self) -> String;
+}
+
+struct Dir<'a>(&'a Path);
+
+impl LayoutFiles for Dir<'_> {
+    fn read(&self, name: &str, what: &str, limit: u64) -> Result<Vec<u8>, Error> {
+        read_limited(&self.0.join(name), what, limit)
+    }
+    fn describe(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
 pub(super) fn blob_path(root: &Path, digest: &str) -> Result<PathBuf, Error> {
+    Ok(root.join(blob_name(digest)?))
+}
+
+/// `sha256:<hex>` -> `blobs/sha256/<hex>`, refusing anything that could leave the layout.
+pub(super) fn blob_name(digest: &str) -> Result<String, Error> {
     let (alg, hex) = digest
         .split_once(':')
         .filter(|(a, h)| {
@@ -20,7 +44,7 @@ pub(super) fn blob_path(root: &Path, digest: &str) -> Result<PathBuf, Error> {
             what: "descriptor".into(),
             message: format!("bad digest {digest:?}"),
         })?;
-    Ok(root.join("blobs").join(alg).join(hex))
+    Ok(format!("blobs/{alg}/{hex}"))
 }
 
 fn read_limited(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Error> {
@@ -55,11 +79,18 @@ pub(super) fn resolve(
     platform: &Platform,
     limits: &Limits,
 ) -> Result<ResolvedImage, Error> {
-    let index_bytes = read_limited(
-        &root.join("index.json"),
-        "index.json",
-        limits.max_manifest_bytes,
-    )?;
+    resolve_layout(&Dir(root), tag, platform, limits)
+}
+
+/// Resolves the image of a layout, wherever its files are.
+pub(super) fn resolve_layout(
+    files: &impl LayoutFiles,
+    tag: Option<&str>,
+    platform: &Platform,
+    limits: &Limits,
+) -> Result<ResolvedImage, Error> {
+    let root = files.describe();
+    let index_bytes = files.read("index.json", "index.json", limits.max_manifest_bytes)?;
     let top = ImageIndex::parse("index.json", &index_bytes)?;
     let candidates: Vec<_> = match tag {
         Some(t) => top
@@ -77,8 +108,8 @@ pub(super) fn resolve(
     };
     let first = match (candidates.as_slice(), tag) {
         ([one], _) => (*one).clone(),
-        ([], Some(t)) => return Err(Error::NotFound(format!("tag {t:?} in {}", root.display()))),
-        ([], None) => return Err(Error::NotFound(format!("a manifest in {}", root.display()))),
+        ([], Some(t)) => return Err(Error::NotFound(format!("tag {t:?} in {root}"))),
+        ([], None) => return Err(Error::NotFound(format!("a manifest in {root}"))),
         (_, _) => {
             // Several manifests at the top: treat index.json itself as the platform index.
             select_platform(&top, platform)?.clone()
@@ -87,8 +118,8 @@ pub(super) fn resolve(
     let mut desc = first;
     let mut index_digest = None;
     for _ in 0..4 {
-        let bytes = read_limited(
-            &blob_path(root, &desc.digest)?,
+        let bytes = files.read(
+            &blob_name(&desc.digest)?,
             "manifest",
             limits.max_manifest_bytes,
         )?;
@@ -108,14 +139,14 @@ pub(super) fn resolve(
             }
             MediaTypeClass::Manifest => {
                 let m = ImageManifest::parse("manifest", &bytes)?;
-                let config = read_limited(
-                    &blob_path(root, &m.config.digest)?,
+                let config = files.read(
+                    &blob_name(&m.config.digest)?,
                     "config",
                     limits.max_config_bytes,
                 )?;
                 verify_digest("config", &config, &m.config.digest)?;
                 return Ok(ResolvedImage {
-                    repository: Some(root.display().to_string()),
+                    repository: Some(root),
                     tag: tag.map(str::to_owned),
                     manifest_digest: desc.digest.clone(),
                     manifest_media_type: class.1,
@@ -123,6 +154,7 @@ pub(super) fn resolve(
                     config_digest: m.config.digest.clone(),
                     config,
                     layers: m.layers,
+                    handle: Handle::None,
                 });
             }
         }
