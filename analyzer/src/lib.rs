@@ -1,5 +1,6 @@
 //! Plimsoll's analyzer: an image in, an [`model::Analysis`] out.
 //!
+//! - `cli`: the image flags both binaries share, resolved into settings.
 //! - `source`: image references and where images come from (registry, OCI layout, archives).
 //! - `layers`: decompression with limits, the single-pass tar walk, whiteouts and squashing.
 //! - `catalog`: one cataloger per ecosystem, and the distro.
@@ -11,6 +12,7 @@
 //! - `settings`: limits and what to look for.
 
 pub mod catalog;
+pub mod cli;
 pub mod content;
 pub mod facts;
 pub mod layers;

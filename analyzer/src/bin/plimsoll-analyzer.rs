@@ -1,10 +1,11 @@
 //! The program inside each analyzer Job: analyze one image, write the Analysis JSON.
+//! Every flag has a `PLIMSOLL_*` environment variable, which is how the Job configures it;
+//! pull secrets arrive as a mounted `config.json` (`PLIMSOLL_REGISTRY_AUTH_FILE`).
 
 use anyhow::Context as _;
 use clap::Parser;
+use plimsoll_analyzer::cli::{ImageArgs, settings_from};
 use plimsoll_analyzer::scan::{NoProgress, scan};
-use plimsoll_analyzer::settings::ScanSettings;
-use plimsoll_analyzer::source::ImageSource;
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -12,13 +13,8 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Image to analyze: a registry reference, `oci-dir:PATH[:TAG]`, `oci-archive:PATH` or
-    /// `docker-archive:PATH`.
-    #[arg(env = "PLIMSOLL_IMAGE")]
-    image: String,
-    /// Platform to pick from a multi-platform image.
-    #[arg(long, env = "PLIMSOLL_PLATFORM", default_value = "linux/amd64")]
-    platform: String,
+    #[command(flatten)]
+    image: ImageArgs,
     /// Where to write the Analysis; `-` for stdout.
     #[arg(long, short, env = "PLIMSOLL_OUTPUT", default_value = "-")]
     output: String,
@@ -46,13 +42,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let source: ImageSource = args.image.parse()?;
-    let settings = ScanSettings {
-        platform: args.platform.parse().map_err(anyhow::Error::msg)?,
-        ..ScanSettings::default()
-    };
-    let analysis = scan(&source, &args.image, &settings, Arc::new(NoProgress)).await?;
-    let json = serde_json::to_vec_pretty(&analysis)?;
+    let (source, settings) = settings_from(&args.image)?;
+    let analysis = scan(&source, &args.image.image, &settings, Arc::new(NoProgress)).await?;
+    let json = serde_json::to_vec(&analysis)?;
     if args.output == "-" {
         std::io::stdout()
             .write_all(&json)

@@ -1,14 +1,10 @@
 //! `plimsoll sbom IMAGE`: analyze and print the inventory.
 
 use super::args::{ImageArgs, SbomArgs, SbomFormat};
-use anyhow::Context as _;
-use plimsoll_analyzer::content::NamedPattern;
+use plimsoll_analyzer::cli::settings_from;
 use plimsoll_analyzer::model::Analysis;
 use plimsoll_analyzer::output::{self, RenderCtx, Timestamp};
 use plimsoll_analyzer::scan::{NoProgress, Progress, scan};
-use plimsoll_analyzer::settings::{RegistrySettings, ScanSettings};
-use plimsoll_analyzer::source::{Credential, Credentials, ImageSource, Secret};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Input problems (exit 2) are told apart from scan failures (exit 3).
@@ -18,83 +14,6 @@ pub enum CommandError {
     Usage(anyhow::Error),
     #[error("{0:#}")]
     Scan(anyhow::Error),
-}
-
-/// Turns image flags into scan settings.
-pub fn settings_from(args: &ImageArgs) -> anyhow::Result<(ImageSource, ScanSettings)> {
-    let source: ImageSource = args.image.parse()?;
-    let mut settings = ScanSettings {
-        platform: args.platform.parse().map_err(anyhow::Error::msg)?,
-        ..ScanSettings::default()
-    };
-    for p in &args.secret_patterns {
-        settings
-            .content
-            .secret_patterns
-            .push(p.parse::<NamedPattern>().context("--secret-pattern")?);
-    }
-    for p in &args.content_patterns {
-        settings
-            .content
-            .content_patterns
-            .push(p.parse::<NamedPattern>().context("--content-pattern")?);
-    }
-    settings.content.max_file_size = args.max_file_size;
-    if !args.retrieve_files.is_empty() {
-        settings.content.retrieve_files = args.retrieve_files.clone();
-    }
-    if let Some(path) = &args.dockerfile {
-        settings.dockerfile = Some(
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-        );
-    }
-    settings.registry = registry_settings(args, |name| std::env::var_os(name))?;
-    Ok((source, settings))
-}
-
-/// Registry flags to settings. The credentials file is `--registry-auth-file`, else the first
-/// of `$DOCKER_CONFIG/config.json` and `~/.docker/config.json` that exists (a missing default
-/// file means anonymous access; a missing explicit one is an error).
-fn registry_settings(
-    args: &ImageArgs,
-    env: impl Fn(&str) -> Option<std::ffi::OsString>,
-) -> anyhow::Result<RegistrySettings> {
-    let mut registry = RegistrySettings {
-        insecure_hosts: args
-            .insecure_registries
-            .iter()
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .collect(),
-        ..RegistrySettings::default()
-    };
-    let auth_file = match &args.registry_auth_file {
-        Some(p) => Some(p.clone()),
-        None => [
-            env("DOCKER_CONFIG").map(|d| PathBuf::from(d).join("config.json")),
-            env("HOME").map(|h| PathBuf::from(h).join(".docker").join("config.json")),
-        ]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file()),
-    };
-    if let Some(path) = auth_file {
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        registry.credentials = Credentials::from_docker_config(&bytes)
-            .with_context(|| format!("reading {}", path.display()))?;
-        for w in &registry.credentials.warnings {
-            tracing::warn!("{}: {w}", path.display());
-        }
-    }
-    registry.login = match (&args.username, &args.password) {
-        (Some(u), Some(p)) => Some(Credential::Basic {
-            username: u.clone(),
-            password: Secret::new(p.clone()),
-        }),
-        (None, None) => None,
-        _ => anyhow::bail!("--username and --password go together"),
-    };
-    Ok(registry)
 }
 
 /// Analyzes the image with a progress bar on a terminal.
@@ -177,80 +96,6 @@ impl Drop for Bar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser as _;
-
-    fn image_args(extra: &[&str]) -> ImageArgs {
-        let mut argv = vec!["plimsoll", "sbom", "127.0.0.1:5001/app:1"];
-        argv.extend_from_slice(extra);
-        match super::super::args::Cli::try_parse_from(argv)
-            .expect("parses")
-            .command
-        {
-            super::super::args::Command::Sbom(a) => a.image,
-        }
-    }
-
-    #[test]
-    fn registry_flags_become_settings() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let auth = dir.path().join("auth.json");
-        // base64("plimsoll:s3cret")
-        std::fs::write(
-            &auth,
-            r#"{"auths":{"http://127.0.0.1:5001/":{"auth":"cGxpbXNvbGw6czNjcmV0"}}}"#,
-        )
-        .expect("write");
-        let auth_s = auth.display().to_string();
-        let args = image_args(&[
-            "--insecure-registry",
-            "127.0.0.1:5000,127.0.0.1:5001",
-            "--registry-auth-file",
-            &auth_s,
-        ]);
-        let r = registry_settings(&args, |_| None).expect("settings");
-        assert_eq!(r.insecure_hosts, ["127.0.0.1:5000", "127.0.0.1:5001"]);
-        assert_eq!(
-            r.credentials.for_registry("127.0.0.1:5001"),
-            Some(&Credential::Basic {
-                username: "plimsoll".into(),
-                password: Secret::new("s3cret"),
-            })
-        );
-        assert!(r.login.is_none());
-
-        let args = image_args(&["--username", "u", "--password", "p"]);
-        let r = registry_settings(&args, |_| None).expect("settings");
-        assert!(matches!(r.login, Some(Credential::Basic { ref username, .. }) if username == "u"));
-        let args = image_args(&["--username", "u"]);
-        assert!(registry_settings(&args, |_| None).is_err());
-
-        let missing = dir.path().join("missing.json").display().to_string();
-        let args = image_args(&["--registry-auth-file", &missing]);
-        assert!(registry_settings(&args, |_| None).is_err());
-    }
-
-    #[test]
-    fn default_auth_file_from_env() {
-        let dir = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir_all(dir.path().join("home/.docker")).expect("mkdir");
-        std::fs::write(
-            dir.path().join("home/.docker/config.json"),
-            r#"{"auths":{"r.example":{"username":"home","password":"x"}}}"#,
-        )
-        .expect("write");
-        let home = dir.path().join("home").into_os_string();
-        let docker_config = dir.path().join("nowhere").into_os_string();
-        let args = image_args(&[]);
-        let r = registry_settings(&args, |n| match n {
-            "HOME" => Some(home.clone()),
-            "DOCKER_CONFIG" => Some(docker_config.clone()),
-            _ => None,
-        })
-        .expect("settings");
-        assert!(r.credentials.for_registry("r.example").is_some());
-        let r = registry_settings(&args, |_| None).expect("settings");
-        assert!(r.credentials.is_empty());
-    }
 
     fn analysis() -> Analysis {
         serde_json::from_value(serde_json::json!({
