@@ -114,6 +114,9 @@ impl fmt::Display for Scheme {
 }
 
 /// A version parsed by one scheme. Two versions of different schemes do not compare.
+///
+/// `==` is the equality of each scheme's `Ord` (for rpm the total order, where `1.0 != 1.0-1`);
+/// [`ParsedVersion::cmp_same`] is what matching should use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParsedVersion {
     Dpkg(dpkg::DpkgVersion),

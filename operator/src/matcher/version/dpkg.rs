@@ -5,8 +5,8 @@
 //!   `-`. So `0:1:2-3-4` has upstream `1:2-3` and revision `4`; an upstream may hold `:` and `-`
 //!   only when an epoch / a revision is present.
 //! - A missing epoch is 0 and a missing revision is the empty string, which compares equal to
-//!   `0`: `1.0`, `0:1.0` and `1.0-0` are the same version. `1.0-` is accepted (dpkg's own tests
-//!   do) and equals `1.0`.
+//!   `0`: `1.0`, `0:1.0` and `1.0-0` are the same version. An empty revision (`1.0-`) is an
+//!   error, as in dpkg 1.21.
 //! - Upstream and revision are compared with the same algorithm: alternately a run of non-digits
 //!   (character by character, where `~` sorts before everything, even the end of the string,
 //!   letters sort before non-letters, and the end of the string sorts between `~` and anything
@@ -16,7 +16,8 @@
 //!   upstream version does not start with a digit or has characters outside Policy's set; we
 //!   compare those like dpkg does. Non-ASCII bytes are rejected: dpkg's order for them depends on
 //!   the platform's `char` signedness.
-//! - The epoch is a number up to `i32::MAX`; larger or non-numeric epochs are errors.
+//! - The epoch is a number up to `i32::MAX`, read like C's `strtol` (so `+1:` and `-0:` are
+//!   accepted); larger, negative or non-numeric epochs are errors.
 
 use super::{ErrorKind, Scheme, VersionError, check_len};
 use std::cmp::Ordering;
@@ -71,6 +72,9 @@ impl DpkgVersion {
         if upstream.is_empty() {
             return Err(ErrorKind::EmptyVersion);
         }
+        if revision.is_empty() && rest.ends_with('-') {
+            return Err(ErrorKind::EmptyRelease);
+        }
         Ok(Self {
             original: s.into(),
             epoch,
@@ -80,14 +84,23 @@ impl DpkgVersion {
     }
 }
 
+/// Reads the epoch like dpkg's `strtol` call: an optional sign, then digits; `-0` is 0.
 fn parse_epoch(epoch: &str, offset: usize) -> Result<u32, ErrorKind> {
-    if epoch.is_empty() {
+    let (negative, digits) = match epoch.as_bytes().first() {
+        Some(b'-') => (true, &epoch[1..]),
+        Some(b'+') => (false, &epoch[1..]),
+        _ => (false, epoch),
+    };
+    if digits.is_empty() {
         return Err(ErrorKind::EmptyEpoch);
     }
-    if !epoch.bytes().all(|b| b.is_ascii_digit()) {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ErrorKind::InvalidEpoch);
     }
-    match epoch.parse::<u32>() {
+    if negative && digits.bytes().any(|b| b != b'0') {
+        return Err(ErrorKind::InvalidEpoch);
+    }
+    match digits.parse::<u32>() {
         Ok(n) if i32::try_from(n).is_ok() => Ok(n),
         _ => Err(ErrorKind::NumberTooLarge { at: offset }),
     }
@@ -195,7 +208,6 @@ mod tests {
             &[
                 // dpkg lib/dpkg/t/t-version.c
                 ("0", '=', "0:0"),
-                ("0", '=', "0:0-"),
                 ("0:0-0", '=', "0"),
                 ("0-00", '=', "00-0"),
                 ("1:2-3", '=', "1:2-3"),
@@ -252,6 +264,8 @@ mod tests {
                 ("2:1.0", '>', "1:9.9"),
                 ("0:1.0", '=', "1.0"),
                 ("1:1.0", '>', "1.0"),
+                ("+1:1.0", '=', "1:1.0"),
+                ("-0:1.0", '=', "1.0"),
                 // Real Debian and Ubuntu versions.
                 ("7.74.0-1.3+deb11u7", '<', "7.88.1-10+deb12u5"),
                 ("2.36-9+deb12u4", '<', "2.36-9+deb12u10"),
@@ -300,9 +314,13 @@ mod tests {
                 ("", ErrorKind::Empty),
                 ("  ", ErrorKind::Empty),
                 ("0:", ErrorKind::EmptyVersion),
+                ("0:0-", ErrorKind::EmptyRelease),
+                ("1.0-", ErrorKind::EmptyRelease),
                 ("-0", ErrorKind::EmptyVersion),
                 ("0:-0", ErrorKind::EmptyVersion),
                 (":1.0", ErrorKind::EmptyEpoch),
+                ("+:1.0", ErrorKind::EmptyEpoch),
+                ("-01:1.0", ErrorKind::InvalidEpoch),
                 ("a:0-0", ErrorKind::InvalidEpoch),
                 ("A:0-0", ErrorKind::InvalidEpoch),
                 ("-1:0-1", ErrorKind::InvalidEpoch),

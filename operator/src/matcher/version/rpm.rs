@@ -17,7 +17,7 @@
 //! - rpm's range matching (`rpmdsCompare`) compares a release only when both sides have one:
 //!   `1.0` matches `1.0-1` and `1.0-2` alike. That relation is not transitive, so it is
 //!   [`RpmVersion::range_cmp`]; `Ord` refines it into a total order where a missing release sorts
-//!   before any release.
+//!   before any release, which is also how rpm 4.18 orders its Lua `rpm.ver` objects.
 //! - Control characters and whitespace are rejected (rpm never trims); empty versions and empty
 //!   releases (`1.0-`) are rejected.
 
