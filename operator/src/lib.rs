@@ -5,3 +5,6 @@
 
 pub mod cli;
 pub mod feeds;
+//! - `matcher`: vulnerability matching; `matcher/version` orders versions per ecosystem.
+
+pub mod matcher;
