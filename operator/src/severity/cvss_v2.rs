@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn golden_scores_from_an_independent_implementation() {
-        // testdata/cvss_v2_golden.tsv: every v2 base vector (729), scored by the `cvss`
+        // testdata/cvss_v2_golden.tsv: every third v2 base vector, scored by the `cvss`
         // package from PyPI (see testdata/README.md).
         let golden = include_str!("testdata/cvss_v2_golden.tsv");
         let mut n = 0;
@@ -186,7 +186,38 @@ mod tests {
             assert_eq!(v.impact(), parse(impact), "{vector} impact");
             n += 1;
         }
+        assert_eq!(n, 243);
+    }
+
+    #[test]
+    fn every_base_vector_matches_an_independent_implementation() {
+        // FNV-1a of "vector\tbase\texploitability\timpact\n" over all 729 base vectors in
+        // this order, from the same oracle as the golden file.
+        let mut rows = String::new();
+        let (impacts, mut n) = (["N", "P", "C"], 0);
+        for av in ["L", "A", "N"] {
+            for ac in ["H", "M", "L"] {
+                for au in ["M", "S", "N"] {
+                    for c in impacts {
+                        for i in impacts {
+                            for a in impacts {
+                                let vector = format!("AV:{av}/AC:{ac}/Au:{au}/C:{c}/I:{i}/A:{a}");
+                                let p = v2(&vector);
+                                rows += &format!(
+                                    "{vector}\t{:.1}\t{:.1}\t{:.1}\n",
+                                    p.base_score(),
+                                    p.exploitability(),
+                                    p.impact()
+                                );
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
         assert_eq!(n, 729);
+        assert_eq!(vector::fnv1a(&rows), 0x0a24_4289_0635_05bb);
     }
 
     #[test]

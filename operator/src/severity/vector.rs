@@ -168,6 +168,15 @@ pub(crate) fn prefix_snippet(s: &str) -> String {
     snippet(s.split('/').next().unwrap_or(s))
 }
 
+/// FNV-1a (64 bit) of some text: how tests compare an exhaustive list of scores with the one an
+/// independent implementation produced, without committing the list.
+#[cfg(test)]
+pub(crate) fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
