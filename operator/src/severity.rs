@@ -80,7 +80,9 @@ impl fmt::Display for Severity {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown severity {found:?}: expected one of Unknown, Negligible, Low, Medium, High, Critical")]
+#[error(
+    "unknown severity {found:?}: expected one of Unknown, Negligible, Low, Medium, High, Critical"
+)]
 pub struct UnknownSeverity {
     pub found: String,
 }
@@ -295,7 +297,9 @@ mod tests {
             assert_eq!(back, sev);
         }
         assert_eq!(" high ".parse::<Severity>(), Ok(Severity::High));
-        let err = "moderate".parse::<Severity>().expect_err("not Anchore's word");
+        let err = "moderate"
+            .parse::<Severity>()
+            .expect_err("not Anchore's word");
         assert_eq!(err.found, "moderate");
         assert!(serde_json::from_str::<Severity>("\"severe\"").is_err());
         assert_eq!(

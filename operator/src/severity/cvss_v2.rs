@@ -164,7 +164,10 @@ mod tests {
             );
         }
         assert_eq!(v2("AV:N/AC:L/Au:N/C:C/I:C/A:C").severity(), Severity::High);
-        assert_eq!(v2("AV:N/AC:M/Au:N/C:N/I:P/A:N").severity(), Severity::Medium);
+        assert_eq!(
+            v2("AV:N/AC:M/Au:N/C:N/I:P/A:N").severity(),
+            Severity::Medium
+        );
         assert_eq!(v2("AV:N/AC:L/Au:N/C:N/I:N/A:N").severity(), Severity::Low);
     }
 
@@ -174,7 +177,10 @@ mod tests {
         // package from PyPI (see testdata/README.md).
         let golden = include_str!("testdata/cvss_v2_golden.tsv");
         let mut n = 0;
-        for line in golden.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in golden
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let cols: Vec<&str> = line.split('\t').collect();
             let [vector, base, exploitability, impact] = cols[..] else {
                 panic!("bad golden line {line:?}");

@@ -218,44 +218,159 @@ mod tests {
     /// (vector, base, exploitability, impact). Examples of the CVSS v3.1 specification and its
     /// examples document (FIRST), and NVD-published scores.
     const SPEC_AND_NVD: &[(&str, f64, f64, f64)] = &[
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8, 3.9, 5.9),
-        ("CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N", 0.0, 0.1, 0.0),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            9.8,
+            3.9,
+            5.9,
+        ),
+        (
+            "CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N",
+            0.0,
+            0.1,
+            0.0,
+        ),
         // CVE-2013-1937 phpMyAdmin reflected XSS (scope changed).
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", 6.1, 2.8, 2.7),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N",
+            6.1,
+            2.8,
+            2.7,
+        ),
         // CVE-2013-0375 MySQL stored SQL injection (scope changed).
-        ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:L/I:L/A:N", 6.4, 3.1, 2.7),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:L/I:L/A:N",
+            6.4,
+            3.1,
+            2.7,
+        ),
         // CVE-2014-3566 SSLv3 POODLE.
-        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N", 3.1, 1.6, 1.4),
+        (
+            "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N",
+            3.1,
+            1.6,
+            1.4,
+        ),
         // CVE-2012-1516 VMware guest to host escape (scope changed, PR:L = 0.68).
-        ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H", 9.9, 3.1, 6.0),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H",
+            9.9,
+            3.1,
+            6.0,
+        ),
         // CVE-2009-0783 Apache Tomcat XML parser.
-        ("CVSS:3.1/AV:L/AC:L/PR:H/UI:N/S:U/C:L/I:L/A:L", 4.2, 0.8, 3.4),
+        (
+            "CVSS:3.1/AV:L/AC:L/PR:H/UI:N/S:U/C:L/I:L/A:L",
+            4.2,
+            0.8,
+            3.4,
+        ),
         // CVE-2014-0160 Heartbleed.
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", 7.5, 3.9, 3.6),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+            7.5,
+            3.9,
+            3.6,
+        ),
         // CVE-2008-1447 DNS cache poisoning (scope changed, only integrity).
-        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:C/C:N/I:H/A:N", 6.8, 2.2, 4.0),
+        (
+            "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:C/C:N/I:H/A:N",
+            6.8,
+            2.2,
+            4.0,
+        ),
         // CVE-2014-2005 Sophos disk encryption bypass (physical).
-        ("CVSS:3.1/AV:P/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 6.8, 0.9, 5.9),
+        (
+            "CVSS:3.1/AV:P/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            6.8,
+            0.9,
+            5.9,
+        ),
         // CVE-2010-0467 Joomla directory traversal (scope changed, C:L only).
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:L/I:N/A:N", 5.8, 3.9, 1.4),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:L/I:N/A:N",
+            5.8,
+            3.9,
+            1.4,
+        ),
         // CVE-2013-6014 Juniper proxy ARP (adjacent, scope changed).
-        ("CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:C/C:H/I:N/A:H", 9.3, 2.8, 5.8),
+        (
+            "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:C/C:H/I:N/A:H",
+            9.3,
+            2.8,
+            5.8,
+        ),
         // CVE-2014-9253 DokuWiki stored XSS.
-        ("CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N", 5.4, 2.3, 2.7),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
+            5.4,
+            2.3,
+            2.7,
+        ),
         // CVE-2014-2019 iOS passcode bypass.
-        ("CVSS:3.1/AV:P/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:N", 4.6, 0.9, 3.6),
+        (
+            "CVSS:3.1/AV:P/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:N",
+            4.6,
+            0.9,
+            3.6,
+        ),
         // CVE-2014-0224 OpenSSL CCS injection.
-        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:N", 7.4, 2.2, 5.2),
+        (
+            "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:N",
+            7.4,
+            2.2,
+            5.2,
+        ),
         // NVD API 2.0 samples (shared/vulndata/formats/nvd), published with subscores.
-        ("CVSS:3.1/AV:N/AC:L/PR:H/UI:R/S:C/C:L/I:L/A:N", 4.8, 1.7, 2.7),
-        ("CVSS:3.1/AV:N/AC:H/PR:L/UI:R/S:C/C:H/I:L/A:N", 6.5, 1.3, 4.7),
-        ("CVSS:3.1/AV:L/AC:L/PR:H/UI:N/S:U/C:N/I:N/A:H", 4.4, 0.8, 3.6),
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:L", 7.1, 2.8, 3.7),
-        ("CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:N/A:L", 2.7, 1.2, 1.4),
-        ("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:L", 5.0, 1.6, 3.4),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:H/UI:R/S:C/C:L/I:L/A:N",
+            4.8,
+            1.7,
+            2.7,
+        ),
+        (
+            "CVSS:3.1/AV:N/AC:H/PR:L/UI:R/S:C/C:H/I:L/A:N",
+            6.5,
+            1.3,
+            4.7,
+        ),
+        (
+            "CVSS:3.1/AV:L/AC:L/PR:H/UI:N/S:U/C:N/I:N/A:H",
+            4.4,
+            0.8,
+            3.6,
+        ),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:L",
+            7.1,
+            2.8,
+            3.7,
+        ),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:N/A:L",
+            2.7,
+            1.2,
+            1.4,
+        ),
+        (
+            "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:L",
+            5.0,
+            1.6,
+            3.4,
+        ),
         // Red Hat security data (shared/vulndata/formats/redhat): CVE-2023-4863.
-        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:H/I:H/A:H", 9.6, 2.8, 6.0),
-        ("CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:C/C:N/I:H/A:N", 6.8, 2.3, 4.0),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:H/I:H/A:H",
+            9.6,
+            2.8,
+            6.0,
+        ),
+        (
+            "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:C/C:N/I:H/A:N",
+            6.8,
+            2.3,
+            4.0,
+        ),
     ];
 
     #[test]
@@ -366,7 +481,10 @@ mod tests {
         // the readable half of the exhaustive check above.
         let golden = include_str!("testdata/cvss_v3_golden.tsv");
         let mut n = 0;
-        for line in golden.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in golden
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let cols: Vec<&str> = line.split('\t').collect();
             let [vector, base, exploitability, impact] = cols[..] else {
                 panic!("bad golden line {line:?}");
@@ -374,7 +492,11 @@ mod tests {
             let v = v3(vector);
             let parse = |s: &str| s.parse::<f64>().expect("golden number");
             assert_eq!(v.base_score(), parse(base), "{vector} base");
-            assert_eq!(v.exploitability(), parse(exploitability), "{vector} exploitability");
+            assert_eq!(
+                v.exploitability(),
+                parse(exploitability),
+                "{vector} exploitability"
+            );
             assert_eq!(v.impact(), parse(impact), "{vector} impact");
             n += 1;
         }

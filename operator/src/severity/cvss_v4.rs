@@ -25,8 +25,8 @@
 //!   (CVSS-B, -BT, -BE or -BTE, see [`CvssV4::nomenclature`]). Supplemental metrics never
 //!   change a score.
 
-use super::vector::{self, CvssError, MetricDef, Values};
 use super::CvssRating;
+use super::vector::{self, CvssError, MetricDef, Values};
 use std::fmt;
 
 const IMPACT_VALUES: &[&str] = &["H", "L", "N"];
@@ -271,10 +271,16 @@ const EQ2_MAX: [&[[&str; 2]]; 2] = [&[["L", "N"]], &[["H", "N"], ["L", "P"]]];
 const EQ3_EQ6_MAX: [[&[[&str; 6]]; 2]; 3] = [
     [
         &[["H", "H", "H", "H", "H", "H"]],
-        &[["H", "H", "L", "M", "M", "H"], ["H", "H", "H", "M", "M", "M"]],
+        &[
+            ["H", "H", "L", "M", "M", "H"],
+            ["H", "H", "H", "M", "M", "M"],
+        ],
     ],
     [
-        &[["L", "H", "H", "H", "H", "H"], ["H", "L", "H", "H", "H", "H"]],
+        &[
+            ["L", "H", "H", "H", "H", "H"],
+            ["H", "L", "H", "H", "H", "H"],
+        ],
         &[
             ["L", "H", "L", "H", "M", "H"],
             ["L", "H", "H", "H", "M", "M"],
@@ -421,7 +427,10 @@ fn distances_from_max(m: &Effective, eq: [u8; 6]) -> Option<Distances> {
 }
 
 fn score(m: &Effective) -> f64 {
-    if [m.vc, m.vi, m.va, m.sc, m.si, m.sa].iter().all(|v| *v == "N") {
+    if [m.vc, m.vi, m.va, m.sc, m.si, m.sa]
+        .iter()
+        .all(|v| *v == "N")
+    {
         return 0.0;
     }
     let eq = macro_vector(m);
@@ -573,7 +582,6 @@ const MACRO_VECTOR_SCORES: [([u8; 6], f64); 270] = [
     (*b"212211", 0.3), (*b"212221", 0.1),
 ];
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,16 +626,43 @@ mod tests {
     /// Common vectors and the scores FIRST's calculator gives them (the first ones are those
     /// NVD and GitHub show most often).
     const PUBLISHED: &[(&str, f64)] = &[
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 9.3),
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H", 10.0),
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 8.7),
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N", 8.7),
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N", 8.7),
-        ("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 8.5),
-        ("CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N", 1.0),
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N", 0.0),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            9.3,
+        ),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H",
+            10.0,
+        ),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            8.7,
+        ),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N",
+            8.7,
+        ),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N",
+            8.7,
+        ),
+        (
+            "CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            8.5,
+        ),
+        (
+            "CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N",
+            1.0,
+        ),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N",
+            0.0,
+        ),
         // GHSA-mh6f-8j2x-4483 (shared/vulndata/formats/github), whose record has no v4 score.
-        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:P/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N", 6.9),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:P/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N",
+            6.9,
+        ),
     ];
 
     #[test]
@@ -682,7 +717,10 @@ mod tests {
             let v = v4(&vector);
             let score = v.base_score();
             assert!((0.0..=10.0).contains(&score), "{vector}");
-            assert!(lookup(macro_vector(&v.effective(false))).is_some(), "{vector}");
+            assert!(
+                lookup(macro_vector(&v.effective(false))).is_some(),
+                "{vector}"
+            );
             rows += &format!("{vector}\t{score:.1}\n");
             n += 1;
         }
@@ -725,7 +763,10 @@ mod tests {
         }
         // An unproven exploit lowers the score as written but not CVSS-B.
         let v = v4("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:L/VA:N/SC:N/SI:N/SA:N/E:P");
-        assert_eq!((v.base_score(), v.score(), v.nomenclature()), (6.9, 5.5, "CVSS-BT"));
+        assert_eq!(
+            (v.base_score(), v.score(), v.nomenclature()),
+            (6.9, 5.5, "CVSS-BT")
+        );
         assert_eq!(v.base_rating(), CvssRating::Medium);
     }
 

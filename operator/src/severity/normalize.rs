@@ -243,13 +243,10 @@ impl SeverityBuilder {
             return self;
         };
         for key in ["severity", "urgency"] {
-            match object.get(key) {
-                Some(serde_json::Value::String(word)) => {
-                    self.vendor_word(word);
-                }
-                // Other shapes under these keys (lists of CVSS entries in Ubuntu's
-                // `cves_map`, ...) are not vendor words.
-                Some(_) | None => {}
+            // Other shapes under these keys (lists of CVSS entries in Ubuntu's `cves_map`,
+            // ...) are not vendor words.
+            if let Some(serde_json::Value::String(word)) = object.get(key) {
+                self.vendor_word(word);
             }
         }
         self
@@ -406,7 +403,9 @@ mod tests {
     #[test]
     fn highest_vendor_word_wins() {
         let mut b = SeverityBuilder::new();
-        b.vendor_word("low").vendor_word("high**").vendor_word("unimportant");
+        b.vendor_word("low")
+            .vendor_word("high**")
+            .vendor_word("unimportant");
         assert_eq!(b.finish().info.severity, Severity::High);
     }
 
@@ -431,10 +430,8 @@ mod tests {
         assert_eq!(b.finish().info.severity, Severity::Critical);
         // 3.1 is newer than 3.0.
         let mut b = SeverityBuilder::new();
-        b.cvss_vector(V31_MEDIUM, ScoreSource::Vendor).cvss_vector(
-            &V31_CRITICAL.replace("3.1", "3.0"),
-            ScoreSource::Vendor,
-        );
+        b.cvss_vector(V31_MEDIUM, ScoreSource::Vendor)
+            .cvss_vector(&V31_CRITICAL.replace("3.1", "3.0"), ScoreSource::Vendor);
         assert_eq!(b.finish().info.severity, Severity::Medium);
     }
 
@@ -459,7 +456,10 @@ mod tests {
 
     #[test]
     fn nothing_is_unknown_and_zero_is_negligible() {
-        assert_eq!(SeverityBuilder::new().finish().info, SeverityInfo::default());
+        assert_eq!(
+            SeverityBuilder::new().finish().info,
+            SeverityInfo::default()
+        );
         let mut b = SeverityBuilder::new();
         b.cvss_vector(
             "CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N",
@@ -507,8 +507,16 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(n.info.cvss.len(), 2, "mismatched but valid vectors are kept");
-        assert_eq!(n.info.severity, Severity::Medium, "the v4 vector (6.9) decides");
+        assert_eq!(
+            n.info.cvss.len(),
+            2,
+            "mismatched but valid vectors are kept"
+        );
+        assert_eq!(
+            n.info.severity,
+            Severity::Medium,
+            "the v4 vector (6.9) decides"
+        );
         assert_eq!(
             n.warnings[0].to_string(),
             "CVSS_V3 vector \"CVSS:3.1/AV:N/AC:L\" skipped: CVSS base metric PR is missing"
@@ -563,12 +571,18 @@ mod tests {
             panic!("one score expected: {:?}", n.info.cvss);
         };
         assert_eq!(score.version, CvssVersion::V4_0);
-        assert_eq!((score.base, score.exploitability, score.impact), (6.3, None, None));
+        assert_eq!(
+            (score.base, score.exploitability, score.impact),
+            (6.3, None, None)
+        );
         assert_eq!(n.info.severity, Severity::Medium);
         // All impacts None: 0.0, Negligible.
         let r = record(include_str!("testdata/osv-RUSTSEC-2026-0024.json"));
         let n = from_osv_record(&r, ScoreSource::Vendor);
-        assert_eq!((n.info.cvss[0].base, n.info.severity), (0.0, Severity::Negligible));
+        assert_eq!(
+            (n.info.cvss[0].base, n.info.severity),
+            (0.0, Severity::Negligible)
+        );
     }
 
     #[test]
@@ -692,7 +706,10 @@ mod tests {
                 let Some(metrics) = vuln["cve"]["metrics"].as_object() else {
                     continue;
                 };
-                for metric in metrics.values().flat_map(|m| m.as_array().into_iter().flatten()) {
+                for metric in metrics
+                    .values()
+                    .flat_map(|m| m.as_array().into_iter().flatten())
+                {
                     let data = &metric["cvssData"];
                     let vector = data["vectorString"].as_str().expect("vectorString");
                     let score = CvssScore::from_vector(vector, ScoreSource::Nvd)

@@ -193,7 +193,10 @@ mod tests {
             parse_metrics("AC:H/U:Amber/AV:N", &DEFS),
             Ok([Some(0), Some(1), Some(2)])
         );
-        assert_eq!(parse_metrics("AV:L/AC:L", &DEFS), Ok([Some(1), Some(0), None]));
+        assert_eq!(
+            parse_metrics("AV:L/AC:L", &DEFS),
+            Ok([Some(1), Some(0), None])
+        );
     }
 
     #[test]
@@ -201,7 +204,10 @@ mod tests {
         let table: &[(&str, CvssError)] = &[
             ("AV:N", CvssError::MissingMetric { metric: "AC" }),
             ("", CvssError::MissingMetric { metric: "AV" }),
-            ("AV:N/AV:N/AC:L", CvssError::DuplicateMetric { metric: "AV" }),
+            (
+                "AV:N/AV:N/AC:L",
+                CvssError::DuplicateMetric { metric: "AV" },
+            ),
             (
                 "AV:N/AC:M",
                 CvssError::UnknownValue {
@@ -236,10 +242,7 @@ mod tests {
                     found: "AVN".into(),
                 },
             ),
-            (
-                ":N/AC:L",
-                CvssError::MalformedMetric { found: ":N".into() },
-            ),
+            (":N/AC:L", CvssError::MalformedMetric { found: ":N".into() }),
         ];
         for (input, want) in table {
             assert_eq!(parse_metrics(input, &DEFS).as_ref(), Err(want), "{input}");
