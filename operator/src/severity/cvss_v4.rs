@@ -1,5 +1,5 @@
 //! CVSS v4.0 vectors (`CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N`):
-//! parsing and scoring with FIRST's MacroVector method (v4.0 specification §8.2 and the
+//! parsing and scoring with FIRST's MacroVector method (v4.0 specification §8 and the
 //! reference calculator).
 //!
 //! How a v4 score is made: the metrics are folded into six equivalence classes (EQ1..EQ6, each
@@ -217,7 +217,7 @@ struct Effective {
     ar: &'static str,
 }
 
-/// EQ1..EQ6 (spec §8.2, Table 24 to 29).
+/// EQ1..EQ6, the equivalence classes of the v4.0 specification §8.
 fn macro_vector(m: &Effective) -> [u8; 6] {
     let eq1 = if m.av == "N" && m.pr == "N" && m.ui == "N" {
         0

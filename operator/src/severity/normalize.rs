@@ -10,7 +10,7 @@
 //! | vendor | words |
 //! |---|---|
 //! | GHSA | `LOW`, `MODERATE` → Medium, `HIGH`, `CRITICAL` |
-//! | Debian urgency | `unimportant` → Negligible, `low`, `medium`, `high`, `end-of-life` → Negligible (as Anchore), `not yet assigned` → Unknown; a `*`/`**` suffix (urgency taken from NVD, not Debian) is dropped |
+//! | Debian urgency | `unimportant` → Negligible, `low`, `medium`, `high`, `end-of-life` → Negligible (as Anchore), `not yet assigned` → Unknown; the tracker's `*`/`**` suffix (an urgency Debian did not set itself) is dropped |
 //! | Ubuntu priority | `negligible`, `low`, `medium`, `high`, `critical`, `untriaged` → Unknown |
 //! | Red Hat impact | `Low`, `Moderate` → Medium, `Important` → High, `Critical` |
 //! | Alpine | none: secdb carries no severity, so only CVSS (if any) decides |
@@ -29,6 +29,7 @@
 //!
 //! Vendor and NVD scores are kept apart: the caller says where a record comes from
 //! ([`ScoreSource`]); every CVSS score carries it, and the policy gate can compare either.
+//! The source tags CVSS scores only: a vendor word is a vendor word whoever passes it.
 //!
 //! Traps: Ubuntu records list the same CVSS vector twice (deduplicated here); an entry's type
 //! can disagree with its vector (a `CVSS_V3` entry holding `CVSS:4.0/...`): the vector's own
