@@ -771,6 +771,22 @@ mod tests {
     }
 
     #[test]
+    fn modified_metrics_follow_base_order() {
+        // `effective` finds a base metric's modified twin at FIRST_MODIFIED + slot.
+        for slot in AV..=SA {
+            assert_eq!(
+                METRICS[FIRST_MODIFIED + slot].key,
+                format!("M{}", METRICS[slot].key)
+            );
+        }
+        assert_eq!(METRICS[LAST_ENVIRONMENTAL].key, "MSA");
+        assert_eq!(
+            (METRICS[E].key, METRICS[CR].key, METRICS[AR].key),
+            ("E", "CR", "AR")
+        );
+    }
+
+    #[test]
     fn effective_values() {
         let base = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
         let plain = v4(base);
