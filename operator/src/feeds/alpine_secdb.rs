@@ -353,10 +353,6 @@ mod tests {
 
     const SLICE: &str = include_str!("testdata/alpine-secdb-v3.10-main-slice.json");
 
-    fn as_json(records: &[Record]) -> serde_json::Value {
-        serde_json::to_value(records).expect("serialise")
-    }
-
     #[test]
     fn real_packages_convert_exactly() {
         let out = parse(SLICE.as_bytes(), "v3.10-main.json").expect("parse");
@@ -588,10 +584,10 @@ mod tests {
     /// Every legacy secdb file: counts measured independently (Python, on the same files).
     #[test]
     fn whole_legacy_secdb() {
-        let Some(dir) = test_data::dir() else {
-            assert!(test_data::read("alpine/legacy-secdb-2020/v3.10-main.json").is_none());
+        if test_data::read("alpine/legacy-secdb-2020/README.upstream.md").is_none() {
             return;
-        };
+        }
+        let Some(dir) = test_data::dir() else { return };
         let mut files: Vec<_> = std::fs::read_dir(dir.join("alpine/legacy-secdb-2020"))
             .expect("secdb dir")
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -623,14 +619,12 @@ mod tests {
             .map(|a| a.ranges.len())
             .sum();
         let merged = merge(records);
-        assert_eq!(
-            (merged.len(), ranges),
-            (EXPECTED_ISSUES, EXPECTED_RANGES),
-            "{}",
-            as_json(&merged[..1])
-        );
+        assert_eq!((merged.len(), ranges), (EXPECTED_ISSUES, EXPECTED_RANGES));
     }
 
+    /// Counted by a separate Python script over the same 18 files, with the same reading of
+    /// entries (ids per the rules above, `0` and `null` dropped): distinct primary ids with a
+    /// fix, and distinct (file, issue, package, version) fixes.
     const EXPECTED_ISSUES: usize = 2469;
     const EXPECTED_RANGES: usize = 11997;
 }

@@ -19,6 +19,8 @@
 //! - `.json` files sometimes hold JSON lines, and files from Windows tools start with a UTF-8
 //!   BOM that serde_json rejects: both are accepted.
 //! - A JSON lines file may have blank lines and `\r\n` endings; line numbers count every line.
+//! - Index files look like arrays of records: Chainguard's `all.json` is `[{"id", "modified"}]`.
+//!   An entry with nothing but `id` and `modified` is skipped, never stored as an empty record.
 
 use std::io::{Read, Seek};
 
@@ -228,7 +230,7 @@ pub fn read_osv_json(bytes: &[u8], location: &str) -> Result<ReadOutcome, ReadEr
                 source,
             })?;
         for (index, item) in items.iter().enumerate() {
-            match Record::from_json(item.get().as_bytes()) {
+            match parse_record(item.get().as_bytes()) {
                 Ok(record) => out.records.push(record),
                 Err(e) => out.skip(format!("{location}[{index}]"), e),
             }
@@ -249,7 +251,7 @@ pub fn read_osv_json(bytes: &[u8], location: &str) -> Result<ReadOutcome, ReadEr
             });
         }
     };
-    match Record::from_json(value.get().as_bytes()) {
+    match parse_record(value.get().as_bytes()) {
         Ok(record) => out.records.push(record),
         Err(e) => out.skip(location, e),
     }
@@ -264,7 +266,7 @@ pub fn read_osv_jsonl(bytes: &[u8], location: &str) -> ReadOutcome {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match Record::from_json(line) {
+        match parse_record(line) {
             Ok(record) => out.records.push(record),
             Err(e) => out.skip(format!("{location}:{}", index + 1), e),
         }
@@ -348,12 +350,41 @@ pub fn read_osv_zip<R: Read + Seek>(
             return Err(too_large(read));
         }
         inflated += read;
-        match Record::from_json(&buf) {
+        match parse_record(&buf) {
             Ok(record) => out.records.push(record),
             Err(e) => out.skip(entry_location, e),
         }
     }
     Ok(out)
+}
+
+/// Why a JSON value is not taken as a record.
+#[derive(Debug, thiserror::Error)]
+enum NotARecord {
+    #[error(transparent)]
+    Osv(#[from] crate::feeds::osv::ParseError),
+    #[error("only `id` and `modified`: an index entry, not a record")]
+    IndexEntry,
+}
+
+/// An OSV record, refusing index entries (`{"id", "modified"}` alone, as in Chainguard's
+/// `all.json`): stored as records they would replace real ones with empty shells.
+fn parse_record(bytes: &[u8]) -> Result<Record, NotARecord> {
+    let record = Record::from_json(bytes)?;
+    let bare = record.withdrawn.is_none()
+        && record.summary.is_none()
+        && record.details.is_none()
+        && record.affected.is_empty()
+        && record.aliases.is_empty()
+        && record.related.is_empty()
+        && record.upstream.is_empty()
+        && record.severity.is_empty()
+        && record.references.is_empty()
+        && record.database_specific.is_none();
+    if bare {
+        return Err(NotARecord::IndexEntry);
+    }
+    Ok(record)
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
@@ -590,9 +621,13 @@ mod tests {
     #[test]
     fn zip_entries_that_are_not_records_are_skipped() {
         let bytes = zip_of(&[
-            ("PYSEC-1.json", br#"{"id": "PYSEC-1"}"#),
+            ("PYSEC-1.json", br#"{"id": "PYSEC-1", "details": "d"}"#),
             ("README.txt", b"hello"),
             ("BAD.json", b"{"),
+            (
+                "INDEX.json",
+                br#"{"id": "PYSEC-2", "modified": "2024-01-01T00:00:00Z"}"#,
+            ),
         ]);
         let out = read_osv_zip(
             std::io::Cursor::new(&bytes),
@@ -602,7 +637,18 @@ mod tests {
         .expect("read");
         assert_eq!(out.records.len(), 1);
         let locations: Vec<&str> = out.skipped.iter().map(|s| s.location.as_str()).collect();
-        assert_eq!(locations, ["all.zip!README.txt", "all.zip!BAD.json"]);
+        assert_eq!(
+            locations,
+            [
+                "all.zip!README.txt",
+                "all.zip!BAD.json",
+                "all.zip!INDEX.json"
+            ]
+        );
+        assert_eq!(
+            out.skipped[2].reason,
+            "only `id` and `modified`: an index entry, not a record"
+        );
     }
 
     #[test]
@@ -718,6 +764,84 @@ mod tests {
             Format::OsvZip
         );
         assert_eq!(sniff("x.ndjson", b"").expect("sniff"), Format::OsvJsonLines);
+    }
+
+    /// Every OSV sample of the shared corpus, one record per file; records without `affected`
+    /// (an RHSA and a SUSE record of the OSV linter's test data, a DLA) are kept.
+    #[test]
+    fn osv_samples_of_every_distribution() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("osv/linter-testdata/CVE-2018-5407.json", "CVE-2018-5407", 7),
+            (
+                "osv/linter-testdata/CVE-2023-41045.json",
+                "CVE-2023-41045",
+                1,
+            ),
+            (
+                "osv/linter-testdata/GHSA-9v2f-6vcg-3hgv.json",
+                "GHSA-9v2f-6vcg-3hgv",
+                1,
+            ),
+            ("osv/linter-testdata/GO-2024-2963.json", "GO-2024-2963", 1),
+            (
+                "osv/linter-testdata/MAL-2024-10238.json",
+                "MAL-2024-10238",
+                1,
+            ),
+            ("osv/linter-testdata/PYSEC-2023-74.json", "PYSEC-2023-74", 1),
+            (
+                "osv/linter-testdata/RHSA-2022_0216.json",
+                "RHSA-2022:0216",
+                0,
+            ),
+            (
+                "osv/linter-testdata/SUSE-FU-2022_0444-1.json",
+                "SUSE-FU-2022:0444-1",
+                0,
+            ),
+            ("debian/osv-DLA-3623-1.json", "DLA-3623-1", 0),
+            ("debian/osv-DSA-3029-1.json", "DSA-3029-1", 1),
+            (
+                "ubuntu/osv-UBUNTU-CVE-2021-3782.json",
+                "UBUNTU-CVE-2021-3782",
+                4,
+            ),
+            (
+                "ubuntu/osv-UBUNTU-CVE-2022-24823-esm.json",
+                "UBUNTU-CVE-2022-24823",
+                8,
+            ),
+            ("ubuntu/osv-USN-5614-1.json", "USN-5614-1", 3),
+            ("rocky/osv-RLSA-2024_3671.json", "RLSA-2024:3671", 3),
+            (
+                "chainguard/osv-CGA-224q-ccj5-2p53.json",
+                "CGA-224q-ccj5-2p53",
+                4,
+            ),
+            (
+                "redhat/osv-RHSA-2024_4546.converted.json",
+                "RHSA-2024:4546",
+                9,
+            ),
+        ];
+        for &(file, id, affected) in cases {
+            let Some(bytes) = test_data::read(&format!("formats/{file}")) else {
+                continue;
+            };
+            let (format, out) = read_document(file, &bytes, &ReadLimits::default()).expect(file);
+            assert_eq!(format, Format::OsvJson, "{file}");
+            assert_eq!(out.skipped, vec![], "{file}");
+            assert_eq!(out.records.len(), 1, "{file}");
+            assert_eq!(out.records[0].id, id);
+            assert_eq!(out.records[0].affected.len(), affected, "{file}");
+        }
+        // Chainguard's index: ids and times, not records.
+        let file = "formats/chainguard/osv-all-index.sample.json";
+        if let Some(bytes) = test_data::read(file) {
+            let (_, out) = read_document(file, &bytes, &ReadLimits::default()).expect("index");
+            assert_eq!(out.records, vec![]);
+            assert_eq!(out.skipped.len(), 3);
+        }
     }
 
     /// Whole shared files: the counts measured in `shared/vulndata/README.md`.
