@@ -24,17 +24,21 @@ async fn main() -> anyhow::Result<()> {
     for layer in image.layers.clone() {
         let permit = permits.clone().acquire_owned().await?;
         let reader = source.open_layer(&image, &layer).await?;
-        tasks.push(tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
-            let _permit = permit;
-            let mut buffered = BufReader::with_capacity(256 * 1024, reader);
-            let compression = sniff_compression(buffered.fill_buf()?);
-            let mut inflated: Box<dyn Read> = match compression {
-                Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-                Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
-                Compression::None => Box::new(buffered),
-            };
-            std::io::copy(&mut inflated, &mut std::io::sink())
-        }));
+        tasks.push(tokio::task::spawn_blocking(
+            move || -> std::io::Result<u64> {
+                let _permit = permit;
+                let mut buffered = BufReader::with_capacity(256 * 1024, reader);
+                let compression = sniff_compression(buffered.fill_buf()?);
+                let mut inflated: Box<dyn Read> = match compression {
+                    Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+                    Compression::Zstd => {
+                        Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?)
+                    }
+                    Compression::None => Box::new(buffered),
+                };
+                std::io::copy(&mut inflated, &mut std::io::sink())
+            },
+        ));
     }
     let mut total = 0;
     for t in tasks {

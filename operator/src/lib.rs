@@ -2,11 +2,10 @@
 //!
 //! - `cli`: argument definitions (`cli/args.rs`) and one module per command.
 //! - `feeds`: the OSV model, feed formats and sources.
+//! - `matcher`: vulnerability matching; `matcher/version` orders versions per ecosystem.
 //! - `severity`: CVSS v2/v3/v4 scoring and vendor severities on Anchore's scale.
 
 pub mod cli;
 pub mod feeds;
-//! - `matcher`: vulnerability matching; `matcher/version` orders versions per ecosystem.
-
 pub mod matcher;
 pub mod severity;
