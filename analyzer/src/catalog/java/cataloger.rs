@@ -150,11 +150,12 @@ mod tests {
                 ),
             ),
             (
-                // Debian's unversioned symlink name: the manifest names it.
+                // Debian's unversioned symlink name: the file names it, the manifest
+                // gives the version (as Syft does).
                 "/usr/share/java/apiguardian.jar",
                 APIGUARDIAN,
                 row(
-                    "apiguardian-api",
+                    "apiguardian",
                     None,
                     "1.1.2",
                     "/usr/share/java/apiguardian.jar",

@@ -64,15 +64,16 @@ pub(crate) fn packages_for(record: &ArchiveRecord, warnings: &mut Vec<String>) -
     let (name, version) = if !file_version.is_empty() {
         (file_artifact.to_owned(), file_version.to_owned())
     } else {
-        let name = header(&[
-            "Implementation-Title",
-            "Bundle-SymbolicName",
-            "Specification-Title",
-        ])
-        // `Bundle-SymbolicName: org.x.y;singleton:=true`
-        .map(|n| n.split(';').next().unwrap_or(n).trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| file_artifact.to_owned());
+        // The file name names the artifact (`jrt-fs.jar`); manifest titles are often prose
+        // ("Java Runtime Environment") and only stand in when the file name says nothing.
+        let name = Some(file_artifact.to_owned())
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                header(&["Bundle-SymbolicName", "Implementation-Title", "Specification-Title"])
+                    // `Bundle-SymbolicName: org.x.y;singleton:=true`
+                    .map(|n| n.split(';').next().unwrap_or(n).trim().to_owned())
+            })
+            .unwrap_or_default();
         let version = header(&[
             "Implementation-Version",
             "Bundle-Version",
@@ -205,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn manifest_when_the_file_name_has_no_version() {
+    fn file_name_then_manifest_when_the_file_name_has_no_version() {
         let r = record(
             "plugin.jar",
             vec![],
@@ -216,7 +217,7 @@ mod tests {
         let p = &packages_for(&r, &mut Vec::new())[0];
         assert_eq!(
             (p.name.as_str(), p.version.as_str()),
-            ("org.x.plugin", "3.1")
+            ("plugin", "3.1")
         );
         assert_eq!(p.namespace.as_deref(), Some("org.x"));
 
