@@ -1,0 +1,273 @@
+//! Analysis documents, one per image digest, and the packages each holds (as feeds name them),
+//! so a feed change re-matches only the analyses it can affect.
+//!
+//! Documents are stored as zstd-compressed JSON: analyses list every file of the image and
+//! compress about tenfold (measured in the tests below), and nothing queries inside them.
+//! Putting the same document again is a no-op (compared by sha256 of the JSON), so an analyzer
+//! Job that retries its upload changes nothing; a different document for the same digest (a
+//! newer analyzer) replaces it. Matches are kept apart and survive the replacement.
+
+use super::{
+    Error, MAX_PARAMS, PackageRef, Pool, Result, Store, Timestamp, builder, query_err,
+    sha256_hex, with_pool,
+};
+use plimsoll_analyzer::model::Analysis;
+use std::collections::BTreeSet;
+
+/// Largest JSON document the store decompresses (a guard against a corrupted size column).
+const MAX_JSON_SIZE: u64 = 1 << 30;
+const ZSTD_LEVEL: i32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Inserted,
+    /// The same document was already stored: nothing changed (not even `created_at`).
+    Unchanged,
+    /// Another document was stored for this digest and was replaced.
+    Replaced,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAnalysis {
+    pub analysis: Analysis,
+    pub analyzer_version: String,
+    pub created_at: Timestamp,
+}
+
+/// What is known about a stored analysis without decompressing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisInfo {
+    pub image_digest: String,
+    pub analyzer_version: String,
+    pub created_at: Timestamp,
+    pub json_size: u64,
+    pub stored_size: u64,
+}
+
+impl Store {
+    /// Stores `analysis` under its manifest digest, with the packages it holds as feeds name
+    /// them (the matcher's mapping, computed by the caller).
+    pub async fn put_analysis(
+        &self,
+        analysis: &Analysis,
+        packages: &[PackageRef],
+        now: Timestamp,
+    ) -> Result<PutOutcome> {
+        const OP: &str = "put_analysis";
+        let digest = analysis.image.manifest_digest.as_str();
+        if digest.trim().is_empty() {
+            return Err(Error::InvalidInput {
+                op: OP,
+                reason: "the analysis has no manifest digest".into(),
+            });
+        }
+        let json = serde_json::to_vec(analysis).map_err(|e| Error::encode(OP, "analysis", e))?;
+        let content_digest = sha256_hex(&json);
+        let document = zstd::bulk::compress(&json, ZSTD_LEVEL)
+            .map_err(|e| Error::encode(OP, "analysis (zstd)", e))?;
+        let json_size = i64::try_from(json.len()).unwrap_or(i64::MAX);
+        let version = analysis.analyzer.version.as_str();
+        let packages: BTreeSet<&PackageRef> = packages.iter().collect();
+
+        with_pool!(self, |pool, d| {
+            let mut tx = pool
+                .begin_with(d.begin_write())
+                .await
+                .map_err(query_err(OP))?;
+            // Insert first: two replicas putting the same new digest then serialise on the
+            // primary key instead of both inserting.
+            let inserted = sqlx::query(
+                "INSERT INTO analyses \
+                 (image_digest, analyzer_version, content_digest, created_at, json_size, document) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (image_digest) DO NOTHING",
+            )
+            .bind(digest)
+            .bind(version)
+            .bind(content_digest.as_str())
+            .bind(now.unix_millis())
+            .bind(json_size)
+            .bind(document.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err(OP))?
+            .rows_affected()
+                == 1;
+            let outcome = if inserted {
+                PutOutcome::Inserted
+            } else {
+                let stored: String = sqlx::query_scalar(
+                    "SELECT content_digest FROM analyses WHERE image_digest = $1",
+                )
+                .bind(digest)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(query_err(OP))?;
+                if stored == content_digest {
+                    PutOutcome::Unchanged
+                } else {
+                    sqlx::query(
+                        "UPDATE analyses SET analyzer_version = $2, content_digest = $3, \
+                         created_at = $4, json_size = $5, document = $6 WHERE image_digest = $1",
+                    )
+                    .bind(digest)
+                    .bind(version)
+                    .bind(content_digest.as_str())
+                    .bind(now.unix_millis())
+                    .bind(json_size)
+                    .bind(document.as_slice())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_err(OP))?;
+                    PutOutcome::Replaced
+                }
+            };
+
+            let stored: Vec<(String, String)> = if inserted {
+                Vec::new()
+            } else {
+                sqlx::query_as(
+                    "SELECT ecosystem, name FROM analysis_packages WHERE image_digest = $1",
+                )
+                .bind(digest)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(query_err(OP))?
+            };
+            let stored: BTreeSet<PackageRef> = stored
+                .into_iter()
+                .map(|(e, n)| PackageRef::new(e, n))
+                .collect();
+            if !stored.iter().eq(packages.iter().copied()) {
+                sqlx::query("DELETE FROM analysis_packages WHERE image_digest = $1")
+                    .bind(digest)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_err(OP))?;
+                let packages: Vec<&PackageRef> = packages.iter().copied().collect();
+                for chunk in packages.chunks(MAX_PARAMS / 3) {
+                    let mut qb = builder(
+                        pool,
+                        "INSERT INTO analysis_packages (image_digest, ecosystem, name) ",
+                    );
+                    qb.push_values(chunk, |mut row, p| {
+                        row.push_bind(digest)
+                            .push_bind(p.ecosystem.as_str())
+                            .push_bind(p.name.as_str());
+                    });
+                    qb.build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query_err(OP))?;
+                }
+            }
+            tx.commit().await.map_err(query_err(OP))?;
+            Ok(outcome)
+        })
+    }
+
+    pub async fn get_analysis(&self, image_digest: &str) -> Result<Option<StoredAnalysis>> {
+        const OP: &str = "get_analysis";
+        let row: Option<(String, i64, i64, Vec<u8>)> = with_pool!(self, |pool, _d| {
+            sqlx::query_as(
+                "SELECT analyzer_version, created_at, json_size, document FROM analyses \
+                 WHERE image_digest = $1",
+            )
+            .bind(image_digest)
+            .fetch_optional(pool)
+            .await
+            .map_err(query_err(OP))?
+        });
+        let Some((analyzer_version, created_at, json_size, document)) = row else {
+            return Ok(None);
+        };
+        let capacity = u64::try_from(json_size)
+            .ok()
+            .filter(|&n| n <= MAX_JSON_SIZE)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                Error::decode(OP, "analysis size", format!("implausible size {json_size}"))
+            })?;
+        let json = zstd::bulk::decompress(&document, capacity)
+            .map_err(|e| Error::decode(OP, "analysis (zstd)", e))?;
+        let analysis =
+            serde_json::from_slice(&json).map_err(|e| Error::decode(OP, "analysis JSON", e))?;
+        Ok(Some(StoredAnalysis {
+            analysis,
+            analyzer_version,
+            created_at: Timestamp::from_unix_millis(created_at),
+        }))
+    }
+
+    /// Whether (and by which analyzer) an image is analyzed, without reading the document.
+    pub async fn analysis_info(&self, image_digest: &str) -> Result<Option<AnalysisInfo>> {
+        const OP: &str = "analysis_info";
+        let row: Option<(String, i64, i64, i64)> = with_pool!(self, |pool, _d| {
+            sqlx::query_as(
+                "SELECT analyzer_version, created_at, json_size, \
+                 CAST(length(document) AS BIGINT) FROM analyses WHERE image_digest = $1",
+            )
+            .bind(image_digest)
+            .fetch_optional(pool)
+            .await
+            .map_err(query_err(OP))?
+        });
+        Ok(row.map(|(analyzer_version, created_at, json_size, stored)| AnalysisInfo {
+            image_digest: image_digest.to_owned(),
+            analyzer_version,
+            created_at: Timestamp::from_unix_millis(created_at),
+            json_size: u64::try_from(json_size).unwrap_or(0),
+            stored_size: u64::try_from(stored).unwrap_or(0),
+        }))
+    }
+
+    /// Digests of the analyses holding any of `packages`, sorted.
+    pub async fn analyses_touching(&self, packages: &[PackageRef]) -> Result<Vec<String>> {
+        const OP: &str = "analyses_touching";
+        let packages: Vec<&PackageRef> = packages.iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let mut digests: BTreeSet<String> = BTreeSet::new();
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                for chunk in packages.chunks(MAX_PARAMS / 2) {
+                    let mut qb = builder(
+                        pool,
+                        "SELECT DISTINCT image_digest FROM analysis_packages \
+                         WHERE (ecosystem, name) IN (",
+                    );
+                    qb.push_values(chunk, |mut row, p| {
+                        row.push_bind(p.ecosystem.as_str())
+                            .push_bind(p.name.as_str());
+                    });
+                    qb.push(")");
+                    let rows: Vec<String> = qb
+                        .build_query_scalar()
+                        .fetch_all(pool)
+                        .await
+                        .map_err(query_err(OP))?;
+                    digests.extend(rows);
+                }
+            }
+            Pool::Postgres(pool) => {
+                let (ecosystems, names): (Vec<&str>, Vec<&str>) = packages
+                    .iter()
+                    .map(|p| (p.ecosystem.as_str(), p.name.as_str()))
+                    .unzip();
+                let rows: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT p.image_digest FROM analysis_packages p \
+                     JOIN UNNEST($1::text[], $2::text[]) AS k(ecosystem, name) \
+                     ON p.ecosystem = k.ecosystem AND p.name = k.name",
+                )
+                .bind(ecosystems)
+                .bind(names)
+                .fetch_all(pool)
+                .await
+                .map_err(query_err(OP))?;
+                digests.extend(rows);
+            }
+        }
+        Ok(digests.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+}
