@@ -142,9 +142,11 @@ pub struct StoreOptions {
     /// SQLite: WAL lets readers run beside the one writer, so a few connections help reads.
     pub sqlite_max_connections: u32,
     pub postgres_max_connections: u32,
-    /// How long a SQLite writer waits for the write lock, and how long any caller waits for a
-    /// pooled connection.
+    /// How long a SQLite writer waits for the write lock.
     pub busy_timeout: Duration,
+    /// How long a caller waits for a pooled connection; connecting retries until then (so
+    /// an operator that starts before its database waits instead of failing at once).
+    pub acquire_timeout: Duration,
 }
 
 impl Default for StoreOptions {
@@ -153,6 +155,7 @@ impl Default for StoreOptions {
             sqlite_max_connections: 4,
             postgres_max_connections: 10,
             busy_timeout: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -226,7 +229,10 @@ impl Store {
             source,
         };
         match &self.pool {
-            Pool::Sqlite(p) => migrations::migrator(Backend::Sqlite).run(p).await.map_err(err),
+            Pool::Sqlite(p) => migrations::migrator(Backend::Sqlite)
+                .run(p)
+                .await
+                .map_err(err),
             Pool::Postgres(p) => migrations::migrator(Backend::Postgres)
                 .run(p)
                 .await
@@ -280,7 +286,7 @@ async fn connect_sqlite(url: &DbUrl, options: &StoreOptions) -> Result<SqlitePoo
     } else {
         SqlitePoolOptions::new().max_connections(options.sqlite_max_connections.max(1))
     };
-    pool.acquire_timeout(options.busy_timeout)
+    pool.acquire_timeout(options.acquire_timeout)
         .connect_with(connect)
         .await
         .map_err(|source| Error::Connect {
@@ -293,7 +299,7 @@ async fn connect_postgres(url: &DbUrl, options: &StoreOptions) -> Result<PgPool>
     let connect = url.postgres_options()?;
     PgPoolOptions::new()
         .max_connections(options.postgres_max_connections.max(1))
-        .acquire_timeout(options.busy_timeout)
+        .acquire_timeout(options.acquire_timeout)
         .connect_with(connect)
         .await
         .map_err(|source| Error::Connect {
@@ -329,6 +335,7 @@ pub(crate) const MAX_PARAMS: usize = 6_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testing::both_backends;
 
     #[test]
     fn timestamps_from_system_time() {
@@ -353,5 +360,72 @@ mod tests {
             default_sqlite_path(Path::new("/home/u/.cache")),
             PathBuf::from("/home/u/.cache/plimsoll/plimsoll.db")
         );
+    }
+
+    both_backends! {
+        async fn migrations_are_idempotent(db) {
+            let store = db.store().await;
+            store.migrate().await.expect("second run");
+            store.close().await;
+            let store = db.store().await;
+            store.migrate().await.expect("after reconnect");
+            let applied: i64 = with_pool!(store, |pool, _d| {
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+                    .fetch_one(pool)
+                    .await
+                    .expect("count")
+            });
+            assert_eq!(applied, 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_is_created_with_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = default_sqlite_path(dir.path());
+        let store = Store::connect(&path.to_string_lossy())
+            .await
+            .expect("connect");
+        assert!(path.exists());
+        assert_eq!(store.backend(), Backend::Sqlite);
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("a path is SQLite")
+        };
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .expect("journal_mode");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .expect("foreign_keys");
+        assert_eq!((mode.as_str(), fk), ("wal", 1));
+        // Also through a `sqlite:` URL, and in memory.
+        let url = format!("sqlite://{}", dir.path().join("other.db").display());
+        Store::connect(&url).await.expect("sqlite URL");
+        assert!(dir.path().join("other.db").exists());
+        let memory = Store::connect("sqlite::memory:").await.expect("memory");
+        memory.migrate().await.expect("memory migrate");
+    }
+
+    #[tokio::test]
+    async fn connection_errors_name_the_redacted_url() {
+        let url: DbUrl = "postgres://u:hunter2@127.0.0.1:1/x"
+            .parse()
+            .expect("valid URL");
+        let options = StoreOptions {
+            acquire_timeout: Duration::from_millis(300),
+            ..StoreOptions::default()
+        };
+        let err = Store::connect_with(&url, &options)
+            .await
+            .expect_err("nothing listens on port 1");
+        assert!(matches!(err, Error::Connect { .. }), "{err}");
+        assert_eq!(err.label(), "connect");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("u:REDACTED@127.0.0.1:1"), "{text}");
+        let err = Store::connect("mysql://x").await.expect_err("unsupported");
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{err}");
     }
 }

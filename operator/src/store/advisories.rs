@@ -13,8 +13,8 @@
 //! in the record but get no lookup row; names are stored as the feed writes them.
 
 use super::{
-    Error, MAX_PARAMS, PackageRef, Result, Store, Timestamp, builder, query_err,
-    sha256_hex, with_pool,
+    Error, MAX_PARAMS, PackageRef, Result, Store, Timestamp, builder, query_err, sha256_hex,
+    with_pool,
 };
 use crate::feeds::osv::{Affected, Record};
 use futures_util::stream::{BoxStream, StreamExt};
@@ -138,8 +138,15 @@ impl Store {
         digest: Option<&str>,
         now: Timestamp,
     ) -> Result<SyncOutcome> {
-        self.write_source("replace_source", Mode::Replace, source, records, digest, now)
-            .await
+        self.write_source(
+            "replace_source",
+            Mode::Replace,
+            source,
+            records,
+            digest,
+            now,
+        )
+        .await
     }
 
     /// Inserts or updates `records` of `source` (incremental sync); records not in the batch
@@ -286,10 +293,7 @@ impl Store {
                     list.push_bind(*id);
                 }
                 qb.push(")");
-                qb.build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_err(op))?;
+                qb.build().execute(&mut *tx).await.map_err(query_err(op))?;
             }
 
             for chunk in to_insert.chunks(MAX_PARAMS / 6) {
@@ -306,10 +310,7 @@ impl Store {
                         .push_bind(p.json.as_str())
                         .push_bind(now.unix_millis());
                 });
-                qb.build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_err(op))?;
+                qb.build().execute(&mut *tx).await.map_err(query_err(op))?;
             }
 
             let rows: Vec<(&str, &PreparedAffected)> = to_insert
@@ -330,10 +331,7 @@ impl Store {
                         .push_bind(a.package.name.as_str())
                         .push_bind(a.json.as_str());
                 });
-                qb.build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_err(op))?;
+                qb.build().execute(&mut *tx).await.map_err(query_err(op))?;
             }
             touched.extend(rows.iter().map(|(_, a)| a.package.clone()));
 
@@ -353,10 +351,7 @@ impl Store {
                      CASE WHEN excluded.changed_at > package_changes.changed_at \
                      THEN excluded.changed_at ELSE package_changes.changed_at END",
                 );
-                qb.build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_err(op))?;
+                qb.build().execute(&mut *tx).await.map_err(query_err(op))?;
             }
 
             sqlx::query(
@@ -441,22 +436,23 @@ impl Store {
     pub async fn changed_since(&self, since: Timestamp) -> Result<Vec<PackageRef>> {
         const OP: &str = "changed_since";
         let rows: Vec<(String, String)> = with_pool!(self, |pool, _d| {
-            sqlx::query_as(
-                "SELECT ecosystem, name FROM package_changes WHERE changed_at > $1 \
-                 ORDER BY ecosystem, name",
-            )
-            .bind(since.unix_millis())
-            .fetch_all(pool)
-            .await
-            .map_err(query_err(OP))?
+            sqlx::query_as("SELECT ecosystem, name FROM package_changes WHERE changed_at > $1")
+                .bind(since.unix_millis())
+                .fetch_all(pool)
+                .await
+                .map_err(query_err(OP))?
         });
-        Ok(rows
+        // Sorted here, not by ORDER BY: PostgreSQL's collation may order text differently.
+        let mut packages: Vec<PackageRef> = rows
             .into_iter()
             .map(|(e, n)| PackageRef::new(e, n))
-            .collect())
+            .collect();
+        packages.sort();
+        Ok(packages)
     }
 
-    /// The stored records with these ids, from every source, as `(source, record)`.
+    /// The stored records with these ids, from every source, as `(source, record)` sorted by
+    /// source.
     pub async fn advisories_by_id(&self, ids: &[&str]) -> Result<Vec<(String, Record)>> {
         const OP: &str = "advisories_by_id";
         let mut rows: Vec<(String, String)> = Vec::new();
@@ -467,7 +463,7 @@ impl Store {
                 for id in chunk {
                     list.push_bind(*id);
                 }
-                qb.push(") ORDER BY id, source");
+                qb.push(")");
                 rows.extend(
                     qb.build_query_as::<(String, String)>()
                         .fetch_all(pool)
@@ -476,10 +472,11 @@ impl Store {
                 );
             }
         });
+        rows.sort();
         rows.into_iter()
             .map(|(source, json)| {
-                let record = serde_json::from_str(&json)
-                    .map_err(|e| Error::decode(OP, "OSV record", e))?;
+                let record =
+                    serde_json::from_str(&json).map_err(|e| Error::decode(OP, "OSV record", e))?;
                 Ok((source, record))
             })
             .collect()

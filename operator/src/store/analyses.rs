@@ -8,8 +8,8 @@
 //! newer analyzer) replaces it. Matches are kept apart and survive the replacement.
 
 use super::{
-    Error, MAX_PARAMS, PackageRef, Pool, Result, Store, Timestamp, builder, query_err,
-    sha256_hex, with_pool,
+    Error, MAX_PARAMS, PackageRef, Pool, Result, Store, Timestamp, builder, query_err, sha256_hex,
+    with_pool,
 };
 use plimsoll_analyzer::model::Analysis;
 use std::collections::BTreeSet;
@@ -154,10 +154,7 @@ impl Store {
                             .push_bind(p.ecosystem.as_str())
                             .push_bind(p.name.as_str());
                     });
-                    qb.build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(query_err(OP))?;
+                    qb.build().execute(&mut *tx).await.map_err(query_err(OP))?;
                 }
             }
             tx.commit().await.map_err(query_err(OP))?;
@@ -211,19 +208,25 @@ impl Store {
             .await
             .map_err(query_err(OP))?
         });
-        Ok(row.map(|(analyzer_version, created_at, json_size, stored)| AnalysisInfo {
-            image_digest: image_digest.to_owned(),
-            analyzer_version,
-            created_at: Timestamp::from_unix_millis(created_at),
-            json_size: u64::try_from(json_size).unwrap_or(0),
-            stored_size: u64::try_from(stored).unwrap_or(0),
-        }))
+        Ok(row.map(
+            |(analyzer_version, created_at, json_size, stored)| AnalysisInfo {
+                image_digest: image_digest.to_owned(),
+                analyzer_version,
+                created_at: Timestamp::from_unix_millis(created_at),
+                json_size: u64::try_from(json_size).unwrap_or(0),
+                stored_size: u64::try_from(stored).unwrap_or(0),
+            },
+        ))
     }
 
     /// Digests of the analyses holding any of `packages`, sorted.
     pub async fn analyses_touching(&self, packages: &[PackageRef]) -> Result<Vec<String>> {
         const OP: &str = "analyses_touching";
-        let packages: Vec<&PackageRef> = packages.iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let packages: Vec<&PackageRef> = packages
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let mut digests: BTreeSet<String> = BTreeSet::new();
         match &self.pool {
             Pool::Sqlite(pool) => {
@@ -270,4 +273,122 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::testing::both_backends;
+    use plimsoll_analyzer::scan::{NoProgress, scan};
+    use plimsoll_analyzer::settings::ScanSettings;
+    use plimsoll_analyzer::source::ImageSource;
+    use std::sync::Arc;
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp::from_unix_millis(ms)
+    }
+
+    fn pkg(e: &str, n: &str) -> PackageRef {
+        PackageRef::new(e, n)
+    }
+
+    /// The real analysis of the bundled demo image (`examples/demo-image`).
+    async fn demo_analysis() -> Analysis {
+        let layout = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo-image/layout");
+        let reference = format!("oci-dir:{layout}");
+        let source: ImageSource = reference.parse().expect("demo image reference");
+        scan(
+            &source,
+            &reference,
+            &ScanSettings::default(),
+            Arc::new(NoProgress),
+        )
+        .await
+        .expect("scan the demo image")
+    }
+
+    /// The demo analysis under another digest, with `extra` files (the size of a real image's
+    /// file list is what the compression is for).
+    fn variant(base: &Analysis, digest: &str, extra_files: usize) -> Analysis {
+        let mut a = base.clone();
+        a.image.manifest_digest = digest.to_owned();
+        let template = a.files.first().cloned().expect("the demo image has files");
+        for i in 0..extra_files {
+            let mut f = template.clone();
+            f.path = format!("/usr/lib/python3/dist-packages/module_{i}/__init__.py");
+            f.size = i as u64;
+            a.files.push(f);
+        }
+        a
+    }
+
+    both_backends! {
+        async fn put_is_idempotent_and_get_round_trips(db) {
+            let store = db.store().await;
+            let analysis = demo_analysis().await;
+            let digest = analysis.image.manifest_digest.clone();
+            let packages: Vec<PackageRef> = analysis
+                .packages
+                .iter()
+                .map(|p| pkg("Debian:12", &p.name))
+                .collect();
+            assert!(!packages.is_empty(), "the demo image has packages");
+
+            assert_eq!(store.put_analysis(&analysis, &packages, t(100)).await.expect("put"), PutOutcome::Inserted);
+            assert_eq!(store.put_analysis(&analysis, &packages, t(200)).await.expect("put"), PutOutcome::Unchanged);
+            let got = store.get_analysis(&digest).await.expect("get").expect("stored");
+            assert_eq!(got.analysis, analysis);
+            assert_eq!(got.created_at, t(100), "an unchanged put keeps the first time");
+            assert_eq!(got.analyzer_version, analysis.analyzer.version);
+            assert!(store.get_analysis("sha256:absent").await.expect("get").is_none());
+
+            let mut newer = analysis.clone();
+            newer.analyzer.version = "99.0.0".into();
+            assert_eq!(store.put_analysis(&newer, &packages, t(300)).await.expect("put"), PutOutcome::Replaced);
+            let info = store.analysis_info(&digest).await.expect("info").expect("stored");
+            assert_eq!((info.analyzer_version.as_str(), info.created_at), ("99.0.0", t(300)));
+            assert!(info.stored_size < info.json_size, "{info:?}");
+
+            let mut nameless = analysis.clone();
+            nameless.image.manifest_digest = String::new();
+            let err = store.put_analysis(&nameless, &[], t(1)).await.expect_err("no digest");
+            assert!(matches!(err, Error::InvalidInput { op: "put_analysis", .. }), "{err}");
+        }
+
+        async fn zstd_shrinks_a_large_analysis(db) {
+            let store = db.store().await;
+            let big = variant(&demo_analysis().await, "sha256:big", 20_000);
+            store.put_analysis(&big, &[], t(1)).await.expect("put");
+            let info = store.analysis_info("sha256:big").await.expect("info").expect("stored");
+            // Measured: 4.1 MB of JSON stored in 48 kB (a synthetic, very regular file list;
+            // the demo image's own 4.8 kB analysis stores in 2.1 kB).
+            assert!(info.json_size > 2_000_000, "{info:?}");
+            assert!(info.stored_size * 10 < info.json_size, "{info:?}");
+            let got = store.get_analysis("sha256:big").await.expect("get").expect("stored");
+            assert_eq!(got.analysis.files.len(), big.files.len());
+        }
+
+        async fn analyses_touching_follows_the_package_lists(db) {
+            let store = db.store().await;
+            let base = demo_analysis().await;
+            let a = variant(&base, "sha256:aaa", 0);
+            let b = variant(&base, "sha256:bbb", 0);
+            let c = variant(&base, "sha256:ccc", 0);
+            store.put_analysis(&a, &[pkg("Debian:12", "openssl"), pkg("Debian:12", "zlib")], t(1)).await.expect("a");
+            store.put_analysis(&b, &[pkg("Debian:12", "openssl"), pkg("PyPI", "requests")], t(1)).await.expect("b");
+            store.put_analysis(&c, &[pkg("npm", "lodash")], t(1)).await.expect("c");
+
+            let touching = |ps: Vec<PackageRef>| {
+                let store = store.clone();
+                async move { store.analyses_touching(&ps).await.expect("touching") }
+            };
+            assert_eq!(touching(vec![pkg("Debian:12", "openssl")]).await, vec!["sha256:aaa", "sha256:bbb"]);
+            assert_eq!(touching(vec![pkg("PyPI", "requests"), pkg("npm", "lodash")]).await, vec!["sha256:bbb", "sha256:ccc"]);
+            assert_eq!(touching(vec![pkg("Debian:11", "openssl")]).await, Vec::<String>::new());
+            assert_eq!(touching(vec![]).await, Vec::<String>::new());
+
+            // Re-putting the same document with another package list (a new mapping) updates it.
+            assert_eq!(
+                store.put_analysis(&a, &[pkg("Debian:12", "zlib")], t(2)).await.expect("a again"),
+                PutOutcome::Unchanged
+            );
+            assert_eq!(touching(vec![pkg("Debian:12", "openssl")]).await, vec!["sha256:bbb"]);
+        }
+    }
 }

@@ -74,7 +74,10 @@ fn decode(op: &'static str, r: Row) -> Result<Evaluation> {
         id: r.0,
         image_digest: r.1,
         bundle_digest: r.2,
-        final_action: r.3.parse().map_err(|e| Error::decode(op, "final action", e))?,
+        final_action: r
+            .3
+            .parse()
+            .map_err(|e| Error::decode(op, "final action", e))?,
         evaluated_at: Timestamp::from_unix_millis(r.4),
         result: serde_json::from_str(&r.5).map_err(|e| Error::decode(op, "result JSON", e))?,
     })
@@ -146,4 +149,48 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::Pool;
+    use crate::store::testing::both_backends;
+
+    #[test]
+    fn final_actions_round_trip() {
+        for a in [FinalAction::Stop, FinalAction::Warn, FinalAction::Go] {
+            assert_eq!(a.as_str().parse::<FinalAction>(), Ok(a));
+        }
+        assert!("STOP".parse::<FinalAction>().is_err());
+    }
+
+    both_backends! {
+        async fn history_is_appended_and_read_newest_first(db) {
+            let store = db.store().await;
+            let result = serde_json::json!({"rows": [{"gate": "vulnerabilities", "trigger": "package", "action": "stop"}]});
+            let mut ids = Vec::new();
+            for (bundle, action, at) in [("b1", FinalAction::Go, 100), ("b1", FinalAction::Stop, 300), ("b2", FinalAction::Warn, 200)] {
+                let e = NewEvaluation {
+                    image_digest: "sha256:img",
+                    bundle_digest: bundle,
+                    final_action: action,
+                    evaluated_at: Timestamp::from_unix_millis(at),
+                    result: &result,
+                };
+                ids.push(store.append_evaluation(&e).await.expect("append"));
+            }
+            let history = store.evaluations_for("sha256:img", 10).await.expect("history");
+            assert_eq!(history.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[1], ids[2], ids[0]]);
+            assert_eq!(history[0].result, result);
+            assert_eq!(store.evaluations_for("sha256:img", 1).await.expect("limited").len(), 1);
+            let latest = store.latest_evaluation("sha256:img", "b1").await.expect("latest").expect("some");
+            assert_eq!((latest.final_action, latest.evaluated_at), (FinalAction::Stop, Timestamp::from_unix_millis(300)));
+            assert!(store.latest_evaluation("sha256:img", "b3").await.expect("latest").is_none());
+
+            // Append-only, enforced by the database itself.
+            let update = "UPDATE evaluations SET final_action = 'go'";
+            let refused = match &store.pool {
+                Pool::Sqlite(p) => sqlx::query(update).execute(p).await.is_err(),
+                Pool::Postgres(p) => sqlx::query(update).execute(p).await.is_err(),
+            };
+            assert!(refused, "UPDATE must be refused");
+        }
+    }
 }

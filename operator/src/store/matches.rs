@@ -145,10 +145,7 @@ impl Store {
                     row.push_bind(v.as_str()).push_bind(p.as_str());
                 });
                 qb.push(")");
-                qb.build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_err(OP))?;
+                qb.build().execute(&mut *tx).await.map_err(query_err(OP))?;
             }
             tx.commit().await.map_err(query_err(OP))?;
             times
@@ -176,30 +173,133 @@ impl Store {
         let rows: Vec<Row> = with_pool!(self, |pool, _d| {
             sqlx::query_as(
                 "SELECT vuln_id, package_key, first_seen_at, fix_first_seen_at, last_seen_at, \
-                 resolved_at FROM matches WHERE image_digest = $1 \
-                 ORDER BY vuln_id, package_key",
+                 resolved_at FROM matches WHERE image_digest = $1",
             )
             .bind(image_digest)
             .fetch_all(pool)
             .await
             .map_err(query_err(OP))?
         });
-        Ok(rows
+        // Sorted here, not by ORDER BY: PostgreSQL's collation may order text differently.
+        let mut matches: Vec<StoredMatch> = rows
             .into_iter()
-            .map(|(vuln_id, package_key, first, fix, last, resolved)| StoredMatch {
-                key: MatchKey {
-                    vuln_id,
-                    package_key,
+            .map(
+                |(vuln_id, package_key, first, fix, last, resolved)| StoredMatch {
+                    key: MatchKey {
+                        vuln_id,
+                        package_key,
+                    },
+                    first_seen: Timestamp::from_unix_millis(first),
+                    fix_first_seen: fix.map(Timestamp::from_unix_millis),
+                    last_seen: Timestamp::from_unix_millis(last),
+                    resolved_at: resolved.map(Timestamp::from_unix_millis),
                 },
-                first_seen: Timestamp::from_unix_millis(first),
-                fix_first_seen: fix.map(Timestamp::from_unix_millis),
-                last_seen: Timestamp::from_unix_millis(last),
-                resolved_at: resolved.map(Timestamp::from_unix_millis),
-            })
-            .collect())
+            )
+            .collect();
+        matches.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(matches)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::testing::both_backends;
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp::from_unix_millis(ms)
+    }
+
+    fn seen(vuln: &str, package: &str, fixable: bool) -> ObservedMatch {
+        ObservedMatch {
+            key: MatchKey::new(vuln, package),
+            fixable,
+        }
+    }
+
+    const IMG: &str = "sha256:1111";
+
+    both_backends! {
+        // Regression test for anchore-engine issue #1395 (times reset on every report).
+        async fn first_seen_survives_recompute_and_reconnect(db) {
+            let store = db.store().await;
+            let first = store
+                .record_matches(IMG, &[seen("CVE-1", "pkg:deb/debian/openssl@3.0.1", false), seen("CVE-2", "pkg:deb/debian/zlib@1.2", true)], t(1_000))
+                .await
+                .expect("first");
+            assert_eq!(first, vec![
+                MatchTimes { first_seen: t(1_000), fix_first_seen: None },
+                MatchTimes { first_seen: t(1_000), fix_first_seen: Some(t(1_000)) },
+            ]);
+            // Recomputed after a feed update: same matches, later time.
+            let again = store
+                .record_matches(IMG, &[seen("CVE-2", "pkg:deb/debian/zlib@1.2", true), seen("CVE-1", "pkg:deb/debian/openssl@3.0.1", false)], t(2_000))
+                .await
+                .expect("recompute");
+            assert_eq!(again, vec![first[1], first[0]], "input order, unchanged times");
+
+            // The operator restarts.
+            store.close().await;
+            drop(store);
+            let store = db.store().await;
+            let after = store
+                .record_matches(IMG, &[seen("CVE-1", "pkg:deb/debian/openssl@3.0.1", false), seen("CVE-2", "pkg:deb/debian/zlib@1.2", true), seen("CVE-3", "pkg:deb/debian/zlib@1.2", false)], t(3_000))
+                .await
+                .expect("after restart");
+            assert_eq!(&after[..2], &first[..]);
+            assert_eq!(after[2], MatchTimes { first_seen: t(3_000), fix_first_seen: None });
+            let stored = store.matches_for(IMG).await.expect("list");
+            assert_eq!(stored.len(), 3);
+            assert!(stored.iter().all(|m| m.last_seen == t(3_000) && m.resolved_at.is_none()));
+        }
+
+        async fn fix_first_seen_is_set_once(db) {
+            let store = db.store().await;
+            let at = |ms, fixable| {
+                let store = store.clone();
+                async move {
+                    store.record_matches(IMG, &[seen("CVE-9", "pkg:pypi/requests@2.0", fixable)], t(ms)).await.expect("record")[0]
+                }
+            };
+            assert_eq!(at(10, false).await.fix_first_seen, None, "no fix yet");
+            assert_eq!(at(20, true).await.fix_first_seen, Some(t(20)), "fix published");
+            assert_eq!(at(30, false).await.fix_first_seen, Some(t(20)), "fix withdrawn: kept");
+            let last = at(40, true).await;
+            assert_eq!((last.first_seen, last.fix_first_seen), (t(10), Some(t(20))));
+            // A match reported twice in one batch is one match, fixable if either says so.
+            let dup = store
+                .record_matches("sha256:2222", &[seen("CVE-9", "p", false), seen("CVE-9", "p", true)], t(50))
+                .await
+                .expect("dup");
+            assert_eq!(dup, vec![MatchTimes { first_seen: t(50), fix_first_seen: Some(t(50)) }; 2]);
+        }
+
+        async fn vanished_matches_are_resolved_and_reopen_with_their_times(db) {
+            let store = db.store().await;
+            store
+                .record_matches(IMG, &[seen("CVE-1", "a", true), seen("CVE-2", "b", false)], t(100))
+                .await
+                .expect("first");
+            store.record_matches("sha256:other", &[seen("CVE-2", "b", false)], t(100)).await.expect("other image");
+            store.record_matches(IMG, &[seen("CVE-1", "a", true)], t(200)).await.expect("CVE-2 fixed");
+            let stored = store.matches_for(IMG).await.expect("list");
+            assert_eq!(stored[1].key, MatchKey::new("CVE-2", "b"));
+            assert_eq!((stored[1].resolved_at, stored[1].last_seen), (Some(t(200)), t(100)));
+            assert_eq!(stored[0].resolved_at, None);
+            assert_eq!(store.matches_for("sha256:other").await.expect("other")[0].resolved_at, None);
+
+            // A downgrade brings CVE-2 back: first seen is the original time.
+            let back = store
+                .record_matches(IMG, &[seen("CVE-1", "a", true), seen("CVE-2", "b", false)], t(300))
+                .await
+                .expect("reopened");
+            assert_eq!(back[1].first_seen, t(100));
+            assert!(store.matches_for(IMG).await.expect("list").iter().all(|m| m.resolved_at.is_none()));
+
+            // An empty recomputation resolves everything, and keeps it.
+            assert!(store.record_matches(IMG, &[], t(400)).await.expect("empty").is_empty());
+            let stored = store.matches_for(IMG).await.expect("list");
+            assert_eq!(stored.iter().map(|m| m.resolved_at).collect::<Vec<_>>(), vec![Some(t(400)); 2]);
+        }
+    }
 }

@@ -65,12 +65,18 @@ mod tests {
     fn both_dialects_have_the_same_migrations_and_all_are_embedded() {
         let sqlite = file_names("sqlite");
         let postgres = file_names("postgres");
-        assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres");
+        assert_eq!(
+            sqlite, postgres,
+            "migrations/sqlite and migrations/postgres"
+        );
         let embedded: Vec<String> = MIGRATIONS
             .iter()
             .map(|(v, d, _, _)| format!("{v:04}_{d}.sql"))
             .collect();
-        assert_eq!(sqlite, embedded, "every file is listed in MIGRATIONS, in order");
+        assert_eq!(
+            sqlite, embedded,
+            "every file is listed in MIGRATIONS, in order"
+        );
         for (i, (v, ..)) in MIGRATIONS.iter().enumerate() {
             assert_eq!(*v, i as i64 + 1, "versions are 1, 2, 3, ...");
         }

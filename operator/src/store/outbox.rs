@@ -209,4 +209,58 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::testing::both_backends;
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp::from_unix_millis(ms)
+    }
+
+    both_backends! {
+        async fn enqueue_is_idempotent_by_key(db) {
+            let store = db.store().await;
+            let first = serde_json::json!({"event": "vuln_update", "n": 1});
+            let n = NewNotification { idempotency_key: "vuln_update/sha256:a/CVE-1/webhook:ns/hook", sink: "webhook:ns/hook", payload: &first };
+            let a = store.enqueue(&n, t(10)).await.expect("enqueue");
+            assert!(a.created);
+            let second = serde_json::json!({"event": "vuln_update", "n": 2});
+            let b = store.enqueue(&NewNotification { payload: &second, ..n }, t(20)).await.expect("again");
+            assert_eq!(b, Enqueued { id: a.id, created: false });
+            let entry = store.outbox_entry(a.id).await.expect("get").expect("exists");
+            assert_eq!((&entry.payload, entry.created_at, entry.attempts), (&first, t(10), 0));
+            let err = store.enqueue(&NewNotification { idempotency_key: "", ..n }, t(1)).await.expect_err("empty key");
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        }
+
+        async fn due_orders_by_next_attempt_and_marks_apply_once(db) {
+            let store = db.store().await;
+            let payload = serde_json::json!({});
+            let mut ids = std::collections::HashMap::new();
+            for (key, at) in [("k1", 10), ("k2", 5), ("k3", 20)] {
+                let n = NewNotification { idempotency_key: key, sink: "slack:ns/s", payload: &payload };
+                ids.insert(key, store.enqueue(&n, t(at)).await.expect("enqueue").id);
+            }
+            let keys = |entries: Vec<OutboxEntry>| entries.into_iter().map(|e| e.idempotency_key).collect::<Vec<_>>();
+            assert_eq!(keys(store.due(t(15), 10).await.expect("due")), vec!["k2", "k1"]);
+            assert_eq!(keys(store.due(t(15), 1).await.expect("due")), vec!["k2"]);
+
+            assert!(store.mark_failed(ids["k2"], "HTTP 502", t(30)).await.expect("failed"));
+            assert_eq!(keys(store.due(t(15), 10).await.expect("due")), vec!["k1"]);
+            assert_eq!(keys(store.due(t(30), 10).await.expect("due")), vec!["k1", "k3", "k2"]);
+
+            assert!(store.mark_delivered(ids["k1"], t(31)).await.expect("delivered"));
+            assert!(!store.mark_delivered(ids["k1"], t(32)).await.expect("twice"), "already delivered");
+            assert!(store.mark_dead(ids["k3"], "HTTP 410", t(33)).await.expect("dead"));
+            assert!(!store.mark_failed(ids["k3"], "late", t(99)).await.expect("dead stays dead"));
+            assert_eq!(keys(store.due(t(100), 10).await.expect("due")), vec!["k2"]);
+
+            let k2 = store.outbox_entry(ids["k2"]).await.expect("get").expect("exists");
+            assert_eq!((k2.attempts, k2.last_error.as_deref(), k2.next_attempt_at), (1, Some("HTTP 502"), t(30)));
+            let k1 = store.outbox_entry(ids["k1"]).await.expect("get").expect("exists");
+            assert_eq!((k1.attempts, k1.delivered_at, k1.last_error), (1, Some(t(31)), None));
+            let k3 = store.outbox_entry(ids["k3"]).await.expect("get").expect("exists");
+            assert_eq!((k3.dead_at, k3.last_error.as_deref()), (Some(t(33)), Some("HTTP 410")));
+            assert!(store.outbox_entry(-1).await.expect("get").is_none());
+        }
+    }
 }

@@ -215,10 +215,18 @@ mod tests {
     #[test]
     fn parses_each_form() {
         let cases: &[(&str, Backend, &str)] = &[
-            ("/var/lib/plimsoll/db.sqlite", Backend::Sqlite, "/var/lib/plimsoll/db.sqlite"),
+            (
+                "/var/lib/plimsoll/db.sqlite",
+                Backend::Sqlite,
+                "/var/lib/plimsoll/db.sqlite",
+            ),
             ("relative.db", Backend::Sqlite, "relative.db"),
             ("sqlite:data.db", Backend::Sqlite, "sqlite:data.db"),
-            ("sqlite://data.db?mode=rwc", Backend::Sqlite, "sqlite://data.db?mode=rwc"),
+            (
+                "sqlite://data.db?mode=rwc",
+                Backend::Sqlite,
+                "sqlite://data.db?mode=rwc",
+            ),
             ("sqlite::memory:", Backend::Sqlite, "sqlite::memory:"),
             (
                 "postgres://plimsoll:hunter2@db:5432/plimsoll?sslmode=require",
