@@ -328,6 +328,26 @@ pub(crate) fn builder<DB: sqlx::Database>(
     sqlx::QueryBuilder::new(init)
 }
 
+/// SQLite: `{head} (VALUES (?, ?), …) AS k {tail}` over (ecosystem, name) pairs, `tail`
+/// being `CROSS JOIN <table> ON … = k.column1 AND … = k.column2`. The CROSS JOIN makes SQLite
+/// loop over the pairs and search the (ecosystem, name) index; the natural
+/// `(ecosystem, name) IN (VALUES …)` makes it scan the whole table (a test checks the plan).
+pub(crate) fn sqlite_pairs_query(
+    pool: &SqlitePool,
+    head: &str,
+    pairs: &[&PackageRef],
+    tail: &str,
+) -> sqlx::QueryBuilder<sqlx::Sqlite> {
+    let mut qb = builder(pool, head);
+    qb.push(" (");
+    qb.push_values(pairs, |mut row, p| {
+        row.push_bind(p.ecosystem.as_str())
+            .push_bind(p.name.as_str());
+    });
+    qb.push(") AS k ").push(tail);
+    qb
+}
+
 /// Bound parameters per statement in multi-row statements: below SQLite's 32 766 and
 /// PostgreSQL's 65 535, large enough that a 500 000-row write is a few hundred statements.
 pub(crate) const MAX_PARAMS: usize = 6_000;

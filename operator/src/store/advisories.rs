@@ -14,7 +14,7 @@
 
 use super::{
     Error, MAX_PARAMS, PackageRef, Result, Store, Timestamp, builder, query_err, sha256_hex,
-    with_pool,
+    sqlite_pairs_query, with_pool,
 };
 use crate::feeds::osv::{Affected, Record};
 use futures_util::stream::{BoxStream, StreamExt};
@@ -126,6 +126,12 @@ fn dedup_packages(packages: &[PackageRef]) -> Vec<&PackageRef> {
     let set: BTreeSet<&PackageRef> = packages.iter().collect();
     set.into_iter().collect()
 }
+
+/// SQLite `affected_for`, around the `VALUES` list of pairs.
+const AFFECTED_FOR_HEAD: &str =
+    "SELECT a.source, a.advisory_id, a.ecosystem, a.name, a.affected FROM";
+const AFFECTED_FOR_TAIL: &str =
+    "CROSS JOIN affected a ON a.ecosystem = k.column1 AND a.name = k.column2";
 
 impl Store {
     /// Replaces every record of `source` with `records`, in one transaction. On error nothing
@@ -393,16 +399,8 @@ impl Store {
         match &self.pool {
             super::Pool::Sqlite(pool) => {
                 for chunk in packages.chunks(MAX_PARAMS / 2) {
-                    let mut qb = builder(
-                        pool,
-                        "SELECT source, advisory_id, ecosystem, name, affected FROM affected \
-                         WHERE (ecosystem, name) IN (",
-                    );
-                    qb.push_values(chunk, |mut row, p| {
-                        row.push_bind(p.ecosystem.as_str())
-                            .push_bind(p.name.as_str());
-                    });
-                    qb.push(")");
+                    let mut qb =
+                        sqlite_pairs_query(pool, AFFECTED_FOR_HEAD, chunk, AFFECTED_FOR_TAIL);
                     rows.extend(
                         qb.build_query_as()
                             .fetch_all(pool)
@@ -689,6 +687,24 @@ mod tests {
             by_scan.sort();
             assert_eq!(by_sql.len(), 20);
             assert_eq!(by_sql, by_scan);
+
+            // SQLite must search the (ecosystem, name) index, not scan the table.
+            if let crate::store::Pool::Sqlite(pool) = &store.pool {
+                let wanted: Vec<&PackageRef> = wanted.iter().collect();
+                let head = format!("EXPLAIN QUERY PLAN {AFFECTED_FOR_HEAD}");
+                let plan: Vec<(i64, i64, i64, String)> =
+                    sqlite_pairs_query(pool, &head, &wanted, AFFECTED_FOR_TAIL)
+                        .build_query_as()
+                        .fetch_all(pool)
+                        .await
+                        .expect("query plan");
+                let plan: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+                assert!(
+                    plan.iter().any(|l| l.contains("USING INDEX affected_by_package"))
+                        && !plan.iter().any(|l| l.starts_with("SCAN a")),
+                    "{plan:?}"
+                );
+            }
         }
     }
 }

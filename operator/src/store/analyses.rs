@@ -9,7 +9,7 @@
 
 use super::{
     Error, MAX_PARAMS, PackageRef, Pool, Result, Store, Timestamp, builder, query_err, sha256_hex,
-    with_pool,
+    sqlite_pairs_query, with_pool,
 };
 use plimsoll_analyzer::model::Analysis;
 use std::collections::BTreeSet;
@@ -231,16 +231,13 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(pool) => {
                 for chunk in packages.chunks(MAX_PARAMS / 2) {
-                    let mut qb = builder(
+                    let mut qb = sqlite_pairs_query(
                         pool,
-                        "SELECT DISTINCT image_digest FROM analysis_packages \
-                         WHERE (ecosystem, name) IN (",
+                        "SELECT DISTINCT p.image_digest FROM",
+                        chunk,
+                        "CROSS JOIN analysis_packages p \
+                         ON p.ecosystem = k.column1 AND p.name = k.column2",
                     );
-                    qb.push_values(chunk, |mut row, p| {
-                        row.push_bind(p.ecosystem.as_str())
-                            .push_bind(p.name.as_str());
-                    });
-                    qb.push(")");
                     let rows: Vec<String> = qb
                         .build_query_scalar()
                         .fetch_all(pool)
