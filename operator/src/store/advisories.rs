@@ -135,7 +135,8 @@ const AFFECTED_FOR_TAIL: &str =
 
 impl Store {
     /// Replaces every record of `source` with `records`, in one transaction. On error nothing
-    /// changed. `digest` identifies the feed content (kept when `None`); `now` is stamped as
+    /// changed. An empty `records` empties the source: the caller decides whether a download
+    /// that yields nothing is believable. `digest` identifies the feed content (kept when `None`); `now` is stamped as
     /// the source's last success and the touched packages' change time.
     pub async fn replace_source(
         &self,

@@ -1,8 +1,10 @@
 //! Analysis documents, one per image digest, and the packages each holds (as feeds name them),
 //! so a feed change re-matches only the analyses it can affect.
 //!
-//! Documents are stored as zstd-compressed JSON: analyses list every file of the image and
-//! compress about tenfold (measured in the tests below), and nothing queries inside them.
+//! Documents are stored as zstd-compressed JSON (level 3), not text: analyses list every file
+//! of the image, and nothing queries inside them. Measured on a real 324 MB image (98 packages,
+//! 33 768 files): 6.9 MB of JSON stored in 1.5 MB (level 19 would give 1.27 MB for much more
+//! CPU).
 //! Putting the same document again is a no-op (compared by sha256 of the JSON), so an analyzer
 //! Job that retries its upload changes nothing; a different document for the same digest (a
 //! newer analyzer) replaces it. Matches are kept apart and survive the replacement.

@@ -67,6 +67,12 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<MatchTimes>> {
         const OP: &str = "record_matches";
+        if image_digest.is_empty() {
+            return Err(super::Error::InvalidInput {
+                op: OP,
+                reason: "empty image digest".into(),
+            });
+        }
         // A match reported twice is one match, fixable if either says so (and PostgreSQL
         // refuses to upsert the same row twice in one statement).
         let mut unique: BTreeMap<&MatchKey, bool> = BTreeMap::new();
