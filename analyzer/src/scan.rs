@@ -286,3 +286,18 @@ fn assemble(
         warnings,
     }
 }
+
+/// The operator runs scans in spawned tasks: a scan future that is not `Send` must not compile.
+#[cfg(test)]
+mod send_check {
+    #[allow(dead_code)]
+    fn scan_future_is_send(source: &super::ImageSource, settings: &super::ScanSettings) {
+        fn assert_send<T: Send>(_: T) {}
+        assert_send(super::scan(
+            source,
+            "x",
+            settings,
+            std::sync::Arc::new(super::NoProgress),
+        ));
+    }
+}

@@ -312,10 +312,15 @@ impl Session {
 
     /// Runs `op` with the current authorization, retrying transient failures and
     /// re-authenticating once after a 401/403 when a token was in use.
-    async fn with_retries<T>(
-        &self,
-        mut op: impl AsyncFnMut(Option<HeaderValue>) -> Result<T, Failure>,
-    ) -> Result<T, Error> {
+    ///
+    /// `op` is a closure returning a future rather than an async closure: the futures of async
+    /// closures cannot be proven `Send` for every lifetime (rustc's higher-ranked `Send`
+    /// limitation), which would make every scan future un-spawnable.
+    async fn with_retries<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
+    where
+        F: FnMut(Option<HeaderValue>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
         let mut attempt = 0;
         let mut reauthenticated = false;
         let mut refresh = false;
@@ -440,12 +445,13 @@ impl Session {
     ) -> Result<(Vec<u8>, Option<String>, Option<String>), Error> {
         let url = format!("{}/manifests/{reference}", self.base);
         let what = format!("manifest {}:{reference}", self.name());
-        self.with_retries(async |authorization| {
+        let (url, what) = (&url, &what);
+        self.with_retries(move |authorization| async move {
             let resp = self
-                .get(&url, Some(MANIFEST_ACCEPT), 0, authorization)
+                .get(url, Some(MANIFEST_ACCEPT), 0, authorization)
                 .await?;
             if !resp.status().is_success() {
-                return Err(self.failed(resp, &what).await);
+                return Err(self.failed(resp, what).await);
             }
             let content_type = resp
                 .headers()
@@ -479,11 +485,12 @@ impl Session {
         }
         let url = format!("{}/blobs/{}", self.base, desc.digest);
         let label = format!("{what} {} in {}", desc.digest, self.name());
+        let (url, label) = (&url, &label);
         let bytes = self
-            .with_retries(async |authorization| {
-                let resp = self.get(&url, None, 0, authorization).await?;
+            .with_retries(move |authorization| async move {
+                let resp = self.get(url, None, 0, authorization).await?;
                 if !resp.status().is_success() {
-                    return Err(self.failed(resp, &label).await);
+                    return Err(self.failed(resp, label).await);
                 }
                 read_limited(resp, what, limit).await
             })
@@ -501,12 +508,13 @@ impl Session {
     ) -> Result<(reqwest::Response, u64), Error> {
         let url = format!("{}/blobs/{digest}", self.base);
         let label = format!("blob {digest} in {}", self.name());
-        self.with_retries(async |authorization| {
-            let resp = self.get(&url, None, offset, authorization).await?;
+        let (url, label) = (&url, &label);
+        self.with_retries(move |authorization| async move {
+            let resp = self.get(url, None, offset, authorization).await?;
             match resp.status() {
                 StatusCode::OK => Ok((resp, offset)),
                 StatusCode::PARTIAL_CONTENT if offset > 0 => Ok((resp, 0)),
-                _ => Err(self.failed(resp, &label).await),
+                _ => Err(self.failed(resp, label).await),
             }
         })
         .await

@@ -52,7 +52,11 @@ pub fn normalize_pypi(name: &str) -> String {
 
 /// The name an ecosystem's index key uses: PyPI names normalised, others as written.
 pub fn index_name(ecosystem: &str, name: &str) -> String {
-    if ecosystem == "PyPI" { normalize_pypi(name) } else { name.to_owned() }
+    if ecosystem == "PyPI" {
+        normalize_pypi(name)
+    } else {
+        name.to_owned()
+    }
 }
 
 fn major(v: &str) -> &str {
@@ -72,9 +76,10 @@ fn major_minor(v: &str) -> String {
 fn os_ecosystems(kind: PackageKind, distro: Option<&Distro>) -> Result<Vec<String>, Unmatchable> {
     let unknown = || Unmatchable::UnknownDistro {
         kind,
-        distro: distro.map_or_else(|| "an unknown distro".to_owned(), |d| {
-            format!("{} {}", d.id, d.version_id.as_deref().unwrap_or(""))
-        }),
+        distro: distro.map_or_else(
+            || "an unknown distro".to_owned(),
+            |d| format!("{} {}", d.id, d.version_id.as_deref().unwrap_or("")),
+        ),
     };
     let d = distro.ok_or_else(unknown)?;
     let v = d.version_id.as_deref().ok_or_else(unknown)?;
@@ -97,7 +102,9 @@ fn os_ecosystems(kind: PackageKind, distro: Option<&Distro>) -> Result<Vec<Strin
 
 /// The source rpm's package name: `openssl-3.0.7-27.el9.src.rpm` -> `openssl`.
 fn srpm_name(srpm: &str) -> Option<&str> {
-    let base = srpm.strip_suffix(".src.rpm").or_else(|| srpm.strip_suffix(".nosrc.rpm"))?;
+    let base = srpm
+        .strip_suffix(".src.rpm")
+        .or_else(|| srpm.strip_suffix(".nosrc.rpm"))?;
     let (rest, _release) = base.rsplit_once('-')?;
     let (name, _version) = rest.rsplit_once('-')?;
     Some(name)
@@ -126,8 +133,17 @@ pub fn queries_for(pkg: &Package, distro: Option<&Distro>) -> Result<Vec<Query>,
         }
         PackageKind::Apk => {
             for eco in os_ecosystems(pkg.kind, distro)? {
-                let origin = pkg.source.as_ref().map_or(pkg.name.as_str(), |s| s.name.as_str());
-                out.push(q(&eco, origin, &pkg.version, Scheme::Apk, origin != pkg.name));
+                let origin = pkg
+                    .source
+                    .as_ref()
+                    .map_or(pkg.name.as_str(), |s| s.name.as_str());
+                out.push(q(
+                    &eco,
+                    origin,
+                    &pkg.version,
+                    Scheme::Apk,
+                    origin != pkg.name,
+                ));
                 if origin != pkg.name {
                     out.push(q(&eco, &pkg.name, &pkg.version, Scheme::Apk, false));
                 }
@@ -145,11 +161,23 @@ pub fn queries_for(pkg: &Package, distro: Option<&Distro>) -> Result<Vec<Query>,
         }
         PackageKind::Python => out.push(q("PyPI", &pkg.name, &pkg.version, Scheme::Pep440, false)),
         PackageKind::Npm => out.push(q("npm", &pkg.name, &pkg.version, Scheme::Semver, false)),
-        PackageKind::RustCrate => out.push(q("crates.io", &pkg.name, &pkg.version, Scheme::Semver, false)),
+        PackageKind::RustCrate => out.push(q(
+            "crates.io",
+            &pkg.name,
+            &pkg.version,
+            Scheme::Semver,
+            false,
+        )),
         PackageKind::Gem => out.push(q("RubyGems", &pkg.name, &pkg.version, Scheme::Gem, false)),
         PackageKind::Dotnet => out.push(q("NuGet", &pkg.name, &pkg.version, Scheme::Semver, false)),
         PackageKind::Composer => {
-            out.push(q("Packagist", &pkg.name, pkg.version.trim_start_matches('v'), Scheme::Semver, false));
+            out.push(q(
+                "Packagist",
+                &pkg.name,
+                pkg.version.trim_start_matches('v'),
+                Scheme::Semver,
+                false,
+            ));
         }
         PackageKind::GoModule => {
             if pkg.version == "(devel)" || pkg.version.is_empty() {
@@ -166,7 +194,13 @@ pub fn queries_for(pkg: &Package, distro: Option<&Distro>) -> Result<Vec<Query>,
             let Some(group) = pkg.namespace.as_deref().filter(|g| !g.is_empty()) else {
                 return Ok(out);
             };
-            out.push(q("Maven", &format!("{group}:{}", pkg.name), &pkg.version, Scheme::Maven, false));
+            out.push(q(
+                "Maven",
+                &format!("{group}:{}", pkg.name),
+                &pkg.version,
+                Scheme::Maven,
+                false,
+            ));
         }
     }
     Ok(out)
@@ -178,7 +212,11 @@ mod tests {
     use plimsoll_analyzer::model::SourcePackage;
 
     fn distro(id: &str, v: &str) -> Distro {
-        Distro { id: id.into(), version_id: Some(v.into()), ..Distro::default() }
+        Distro {
+            id: id.into(),
+            version_id: Some(v.into()),
+            ..Distro::default()
+        }
     }
 
     fn keys(pkg: &Package, d: Option<&Distro>) -> Vec<(String, String, String)> {
@@ -192,30 +230,72 @@ mod tests {
     #[test]
     fn os_packages_by_source_and_binary() {
         let mut ssl = Package::new(PackageKind::Deb, "libssl3", "3.0.17-1~deb12u2");
-        ssl.source = Some(SourcePackage { name: "openssl".into(), version: None });
+        ssl.source = Some(SourcePackage {
+            name: "openssl".into(),
+            version: None,
+        });
         assert_eq!(
             keys(&ssl, Some(&distro("debian", "12.11"))),
             vec![
-                ("Debian:12".into(), "openssl".into(), "3.0.17-1~deb12u2".into()),
-                ("Debian:12".into(), "libssl3".into(), "3.0.17-1~deb12u2".into()),
+                (
+                    "Debian:12".into(),
+                    "openssl".into(),
+                    "3.0.17-1~deb12u2".into()
+                ),
+                (
+                    "Debian:12".into(),
+                    "libssl3".into(),
+                    "3.0.17-1~deb12u2".into()
+                ),
             ]
         );
         let ubuntu = keys(&ssl, Some(&distro("ubuntu", "22.04")));
-        assert_eq!(ubuntu.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(), ["Ubuntu:22.04", "Ubuntu:22.04", "Ubuntu:22.04:LTS", "Ubuntu:22.04:LTS"]);
+        assert_eq!(
+            ubuntu.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+            [
+                "Ubuntu:22.04",
+                "Ubuntu:22.04",
+                "Ubuntu:22.04:LTS",
+                "Ubuntu:22.04:LTS"
+            ]
+        );
         let mut musl = Package::new(PackageKind::Apk, "musl-utils", "1.2.4-r2");
-        musl.source = Some(SourcePackage { name: "musl".into(), version: None });
-        assert_eq!(keys(&musl, Some(&distro("alpine", "3.19.1")))[0].0, "Alpine:v3.19");
+        musl.source = Some(SourcePackage {
+            name: "musl".into(),
+            version: None,
+        });
+        assert_eq!(
+            keys(&musl, Some(&distro("alpine", "3.19.1")))[0].0,
+            "Alpine:v3.19"
+        );
         let mut rpm = Package::new(PackageKind::Rpm, "openssl-libs", "1:3.0.7-24.el9");
-        rpm.source = Some(SourcePackage { name: "openssl-3.0.7-24.el9.src.rpm".into(), version: None });
+        rpm.source = Some(SourcePackage {
+            name: "openssl-3.0.7-24.el9.src.rpm".into(),
+            version: None,
+        });
         assert_eq!(
             keys(&rpm, Some(&distro("almalinux", "9.4"))),
             vec![
-                ("AlmaLinux:9".into(), "openssl-libs".into(), "1:3.0.7-24.el9".into()),
-                ("AlmaLinux:9".into(), "openssl".into(), "1:3.0.7-24.el9".into()),
+                (
+                    "AlmaLinux:9".into(),
+                    "openssl-libs".into(),
+                    "1:3.0.7-24.el9".into()
+                ),
+                (
+                    "AlmaLinux:9".into(),
+                    "openssl".into(),
+                    "1:3.0.7-24.el9".into()
+                ),
             ]
         );
-        assert!(matches!(queries_for(&ssl, None), Err(Unmatchable::UnknownDistro { .. })));
-        assert!(matches!(queries_for(&rpm, Some(&distro("rhel", "9"))), Err(Unmatchable::UnknownDistro { .. })));
+        assert!(matches!(
+            queries_for(&ssl, None),
+            Err(Unmatchable::UnknownDistro { .. })
+        ));
+        assert!(matches!(
+            queries_for(&rpm, Some(&distro("rhel", "9"))),
+            Err(Unmatchable::UnknownDistro { .. })
+        ));
     }
 
     #[test]
@@ -224,9 +304,15 @@ mod tests {
         assert_eq!(normalize_pypi("python_dateutil"), "python-dateutil");
         assert_eq!(normalize_pypi("zope..interface"), "zope-interface");
         let p = Package::new(PackageKind::Python, "Django", "2.2");
-        assert_eq!(keys(&p, None), vec![("PyPI".into(), "django".into(), "2.2".into())]);
+        assert_eq!(
+            keys(&p, None),
+            vec![("PyPI".into(), "django".into(), "2.2".into())]
+        );
         let go = Package::new(PackageKind::GoModule, "stdlib", "go1.19.8");
-        assert_eq!(keys(&go, None), vec![("Go".into(), "stdlib".into(), "1.19.8".into())]);
+        assert_eq!(
+            keys(&go, None),
+            vec![("Go".into(), "stdlib".into(), "1.19.8".into())]
+        );
         let devel = Package::new(PackageKind::GoModule, "example.com/app", "(devel)");
         assert!(keys(&devel, None).is_empty());
         let mut jar = Package::new(PackageKind::Java, "commons-text", "1.9");

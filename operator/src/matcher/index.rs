@@ -61,7 +61,9 @@ impl VulnIndex {
             source: source.to_owned(),
         });
         for affected in &record.affected {
-            let Some(pkg) = &affected.package else { continue };
+            let Some(pkg) = &affected.package else {
+                continue;
+            };
             let severity = from_osv_affected(record, affected, ScoreSource::Vendor).info;
             let fix_state = affected
                 .database_specific
@@ -72,14 +74,21 @@ impl VulnIndex {
             self.by_key
                 .entry((pkg.ecosystem.clone(), index_name(&pkg.ecosystem, &pkg.name)))
                 .or_default()
-                .push(Entry { advisory, affected: affected.clone(), severity, fix_state });
+                .push(Entry {
+                    advisory,
+                    affected: affected.clone(),
+                    severity,
+                    fix_state,
+                });
             self.entries += 1;
         }
     }
 
     pub fn lookup(&self, ecosystem: &str, name: &str) -> &[Entry] {
         // Keys are owned strings; a borrowed probe would need a custom hasher-compatible key.
-        self.by_key.get(&(ecosystem.to_owned(), name.to_owned())).map_or(&[], Vec::as_slice)
+        self.by_key
+            .get(&(ecosystem.to_owned(), name.to_owned()))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn advisory(&self, i: usize) -> &Advisory {

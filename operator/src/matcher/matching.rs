@@ -59,7 +59,11 @@ pub struct Match {
 impl Match {
     /// The key first-seen times are kept under: stable across recomputation.
     pub fn package_key(&self) -> String {
-        format!("{}|{}", self.package.purl, self.package.location.as_deref().unwrap_or(""))
+        format!(
+            "{}|{}",
+            self.package.purl,
+            self.package.location.as_deref().unwrap_or("")
+        )
     }
 }
 
@@ -92,13 +96,21 @@ struct Hit<'a> {
 }
 
 /// Matches every package of an image.
-pub fn match_packages(packages: &[Package], distro: Option<&Distro>, index: &VulnIndex) -> MatchReport {
+pub fn match_packages(
+    packages: &[Package],
+    distro: Option<&Distro>,
+    index: &VulnIndex,
+) -> MatchReport {
     let mut report = MatchReport::default();
     for pkg in packages {
         let queries = match queries_for(pkg, distro) {
             Ok(q) => q,
-            Err(e @ Unmatchable::UnknownDistro { .. }) | Err(e @ Unmatchable::UnsupportedKind(_)) => {
-                report.notes.push(MatchNote { purl: pkg.purl.clone(), message: e.to_string() });
+            Err(e @ Unmatchable::UnknownDistro { .. })
+            | Err(e @ Unmatchable::UnsupportedKind(_)) => {
+                report.notes.push(MatchNote {
+                    purl: pkg.purl.clone(),
+                    message: e.to_string(),
+                });
                 continue;
             }
         };
@@ -111,17 +123,25 @@ pub fn match_packages(packages: &[Package], distro: Option<&Distro>, index: &Vul
             let installed = match q.scheme.parse(&q.version) {
                 Ok(v) => v,
                 Err(e) => {
-                    report.notes.push(MatchNote { purl: pkg.purl.clone(), message: e.to_string() });
+                    report.notes.push(MatchNote {
+                        purl: pkg.purl.clone(),
+                        message: e.to_string(),
+                    });
                     continue;
                 }
             };
             for entry in entries {
-                let Some(hit) = evaluate(&entry.affected, q.scheme, &installed, &q.version) else { continue };
+                let Some(hit) = evaluate(&entry.affected, q.scheme, &installed, &q.version) else {
+                    continue;
+                };
                 let adv = index.advisory(entry.advisory);
                 for bad in &hit.unparsable {
                     report.notes.push(MatchNote {
                         purl: pkg.purl.clone(),
-                        message: format!("{}: {} version {bad:?} in {} is not readable; event skipped", adv.id, q.scheme, q.ecosystem),
+                        message: format!(
+                            "{}: {} version {bad:?} in {} is not readable; event skipped",
+                            adv.id, q.scheme, q.ecosystem
+                        ),
                     });
                 }
                 let mut ids: BTreeSet<&str> = adv.aliases.iter().map(String::as_str).collect();
@@ -134,7 +154,10 @@ pub fn match_packages(packages: &[Package], distro: Option<&Distro>, index: &Vul
                     severity: entry.severity.severity,
                     cvss: &entry.severity.cvss,
                     fixed: hit.fixed,
-                    wont_fix: matches!(entry.fix_state.as_deref(), Some("wont-fix" | "no-dsa" | "ignored" | "end-of-life")),
+                    wont_fix: matches!(
+                        entry.fix_state.as_deref(),
+                        Some("wont-fix" | "no-dsa" | "ignored" | "end-of-life")
+                    ),
                     summary: adv.summary.as_deref(),
                 });
             }
@@ -144,7 +167,12 @@ pub fn match_packages(packages: &[Package], distro: Option<&Distro>, index: &Vul
         }
     }
     report.matches.sort_by(|a, b| {
-        (b.severity, &a.vuln_id, &a.package.name, &a.package.version).cmp(&(a.severity, &b.vuln_id, &b.package.name, &b.package.version))
+        (b.severity, &a.vuln_id, &a.package.name, &a.package.version).cmp(&(
+            a.severity,
+            &b.vuln_id,
+            &b.package.name,
+            &b.package.version,
+        ))
     });
     report
 }
@@ -173,7 +201,10 @@ fn merge_overlapping(hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
 
 fn canonical_id<'a>(ids: &BTreeSet<&'a str>) -> &'a str {
     let pick = |prefix: &str| ids.iter().copied().find(|id| id.starts_with(prefix));
-    pick("CVE-").or_else(|| pick("GHSA-")).or_else(|| ids.iter().copied().next()).unwrap_or("")
+    pick("CVE-")
+        .or_else(|| pick("GHSA-"))
+        .or_else(|| ids.iter().copied().next())
+        .unwrap_or("")
 }
 
 fn to_match(pkg: &Package, group: Vec<Hit<'_>>) -> Match {
@@ -197,7 +228,11 @@ fn to_match(pkg: &Package, group: Vec<Hit<'_>>) -> Match {
     advisories.sort();
     advisories.dedup();
     Match {
-        aliases: ids.iter().filter(|id| **id != vuln_id).map(|s| (*s).to_owned()).collect(),
+        aliases: ids
+            .iter()
+            .filter(|id| **id != vuln_id)
+            .map(|s| (*s).to_owned())
+            .collect(),
         vuln_id,
         advisories,
         package: MatchedPackage {

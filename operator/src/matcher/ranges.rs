@@ -33,10 +33,16 @@ enum Bound {
 }
 
 /// `None` when `installed` is not affected by this entry.
-pub fn evaluate(affected: &Affected, scheme: Scheme, installed: &ParsedVersion, installed_raw: &str) -> Option<RangeHit> {
+pub fn evaluate(
+    affected: &Affected,
+    scheme: Scheme,
+    installed: &ParsedVersion,
+    installed_raw: &str,
+) -> Option<RangeHit> {
     let mut hit = RangeHit::default();
     let mut matched = affected.versions.iter().any(|v| {
-        v == installed_raw || scheme.parse(v).ok().and_then(|p| p.cmp_same(installed)) == Some(Ordering::Equal)
+        v == installed_raw
+            || scheme.parse(v).ok().and_then(|p| p.cmp_same(installed)) == Some(Ordering::Equal)
     });
     for range in &affected.ranges {
         if !matches!(range.kind.as_str(), "ECOSYSTEM" | "SEMVER") {
@@ -50,7 +56,7 @@ pub fn evaluate(affected: &Affected, scheme: Scheme, installed: &ParsedVersion, 
                 Err(raw) => hit.unparsable.push(raw),
             }
         }
-        bounds.sort_by(|a, b| cmp_bounds(a, b));
+        bounds.sort_by(cmp_bounds);
         let mut affected_now = false;
         let mut fix: Option<&str> = None;
         for b in &bounds {
@@ -62,18 +68,12 @@ pub fn evaluate(affected: &Affected, scheme: Scheme, installed: &ParsedVersion, 
                         affected_now = true;
                     }
                 }
-                Bound::Fixed(v, raw) => {
-                    match installed.cmp_same(v) {
-                        Some(Ordering::Less) => {
-                            // The first fix above the installed version ends its range.
-                            if affected_now && fix.is_none() {
-                                fix = Some(raw);
-                            }
-                        }
-                        Some(_) => affected_now = false,
-                        None => {}
-                    }
-                }
+                Bound::Fixed(v, raw) => match installed.cmp_same(v) {
+                    // The first fix above the installed version ends its range.
+                    Some(Ordering::Less) if affected_now && fix.is_none() => fix = Some(raw),
+                    Some(Ordering::Less) | None => {}
+                    Some(_) => affected_now = false,
+                },
                 Bound::LastAffected(v) => {
                     if installed.cmp_same(v) == Some(Ordering::Greater) {
                         affected_now = false;
@@ -99,7 +99,11 @@ pub fn evaluate(affected: &Affected, scheme: Scheme, installed: &ParsedVersion, 
 fn parse_event(e: &Event, scheme: Scheme) -> Result<Option<Bound>, String> {
     let parse = |s: &str| scheme.parse(s).map_err(|_| s.to_owned());
     if let Some(v) = &e.introduced {
-        return if v == "0" { Ok(Some(Bound::Introduced(None))) } else { parse(v).map(|p| Some(Bound::Introduced(Some(p)))) };
+        return if v == "0" {
+            Ok(Some(Bound::Introduced(None)))
+        } else {
+            parse(v).map(|p| Some(Bound::Introduced(Some(p))))
+        };
     }
     if let Some(v) = &e.fixed {
         if v == "0" {
@@ -115,15 +119,17 @@ fn parse_event(e: &Event, scheme: Scheme) -> Result<Option<Bound>, String> {
 
 /// Events in version order; at equal versions `introduced` first, so `introduced: X` with
 /// `fixed: X` (an empty range) ends unaffected.
+fn bound_key(b: &Bound) -> (Option<&ParsedVersion>, u8) {
+    match b {
+        Bound::Introduced(v) => (v.as_ref(), 0),
+        Bound::FixedAtZero => (None, 2),
+        Bound::Fixed(v, _) => (Some(v), 2),
+        Bound::LastAffected(v) => (Some(v), 1),
+    }
+}
+
 fn cmp_bounds(a: &Bound, b: &Bound) -> Ordering {
-    let key = |b: &Bound| -> (Option<&ParsedVersion>, u8) {
-        match b {
-            Bound::Introduced(v) => (v.as_ref(), 0),
-            Bound::FixedAtZero => (None, 2),
-            Bound::Fixed(v, _) => (Some(v), 2),
-            Bound::LastAffected(v) => (Some(v), 1),
-        }
-    };
+    let key = bound_key;
     let (va, ka) = key(a);
     let (vb, kb) = key(b);
     let by_version = match (va, vb) {
@@ -155,7 +161,15 @@ mod tests {
         Affected {
             package: None,
             severity: vec![],
-            ranges: ranges.into_iter().map(|events| Range { kind: "ECOSYSTEM".into(), repo: None, events, database_specific: None }).collect(),
+            ranges: ranges
+                .into_iter()
+                .map(|events| Range {
+                    kind: "ECOSYSTEM".into(),
+                    repo: None,
+                    events,
+                    database_specific: None,
+                })
+                .collect(),
             versions: versions.iter().map(|s| s.to_string()).collect(),
             ecosystem_specific: None,
             database_specific: None,
@@ -170,19 +184,44 @@ mod tests {
     #[test]
     fn osv_range_semantics() {
         let simple = affected(vec![vec![ev("i", "0"), ev("f", "2.20.0")]], &[]);
-        assert_eq!(check(&simple, Scheme::Pep440, "2.19.1"), Some(vec!["2.20.0".to_owned()]));
+        assert_eq!(
+            check(&simple, Scheme::Pep440, "2.19.1"),
+            Some(vec!["2.20.0".to_owned()])
+        );
         assert_eq!(check(&simple, Scheme::Pep440, "2.20.0"), None);
-        assert_eq!(check(&simple, Scheme::Pep440, "2.20"), None, "2.20 == 2.20.0 in PEP 440");
+        assert_eq!(
+            check(&simple, Scheme::Pep440, "2.20"),
+            None,
+            "2.20 == 2.20.0 in PEP 440"
+        );
 
         // Several introduced/fixed pairs in one range, out of order.
-        let multi = affected(vec![vec![ev("f", "1.2.5"), ev("i", "2.0.0"), ev("i", "1.0.0"), ev("f", "2.1.1")]], &[]);
+        let multi = affected(
+            vec![vec![
+                ev("f", "1.2.5"),
+                ev("i", "2.0.0"),
+                ev("i", "1.0.0"),
+                ev("f", "2.1.1"),
+            ]],
+            &[],
+        );
         assert_eq!(check(&multi, Scheme::Semver, "0.9.0"), None);
-        assert_eq!(check(&multi, Scheme::Semver, "1.2.4"), Some(vec!["1.2.5".to_owned()]));
+        assert_eq!(
+            check(&multi, Scheme::Semver, "1.2.4"),
+            Some(vec!["1.2.5".to_owned()])
+        );
         assert_eq!(check(&multi, Scheme::Semver, "1.5.0"), None);
-        assert_eq!(check(&multi, Scheme::Semver, "2.1.0"), Some(vec!["2.1.1".to_owned()]));
+        assert_eq!(
+            check(&multi, Scheme::Semver, "2.1.0"),
+            Some(vec!["2.1.1".to_owned()])
+        );
 
         let last = affected(vec![vec![ev("i", "0"), ev("l", "1.4.0")]], &[]);
-        assert_eq!(check(&last, Scheme::Semver, "1.4.0"), Some(vec![]), "no fix published");
+        assert_eq!(
+            check(&last, Scheme::Semver, "1.4.0"),
+            Some(vec![]),
+            "no fix published"
+        );
         assert_eq!(check(&last, Scheme::Semver, "1.4.1"), None);
 
         let listed = affected(vec![], &["2.10", "2.10.1"]);
@@ -191,7 +230,10 @@ mod tests {
 
         let deb = affected(vec![vec![ev("i", "0"), ev("f", "3.0.17-1~deb12u3")]], &[]);
         assert!(check(&deb, Scheme::Dpkg, "3.0.17-1~deb12u2").is_some());
-        assert!(check(&deb, Scheme::Dpkg, "3.0.17-1").is_none(), "~ sorts before the end");
+        assert!(
+            check(&deb, Scheme::Dpkg, "3.0.17-1").is_none(),
+            "~ sorts before the end"
+        );
 
         let rpm = affected(vec![vec![ev("i", "0"), ev("f", "1:3.0.7-27.el9")]], &[]);
         assert!(check(&rpm, Scheme::Rpm, "1:3.0.7-24.el9").is_some());
@@ -202,9 +244,14 @@ mod tests {
     fn bad_event_versions_are_skipped_not_fatal() {
         let a = affected(vec![vec![ev("i", "0"), ev("f", "not a version!")]], &[]);
         let p = Scheme::Semver.parse("1.0.0").expect("parses");
-        let hit = evaluate(&a, Scheme::Semver, &p, "1.0.0").expect("still affected from introduced 0");
+        let hit =
+            evaluate(&a, Scheme::Semver, &p, "1.0.0").expect("still affected from introduced 0");
         assert_eq!(hit.unparsable, vec!["not a version!".to_owned()]);
         let never = affected(vec![vec![ev("i", "0"), ev("f", "0")]], &[]);
-        assert_eq!(check(&never, Scheme::Apk, "1.2.3-r0"), None, "fixed at 0: never affected");
+        assert_eq!(
+            check(&never, Scheme::Apk, "1.2.3-r0"),
+            None,
+            "fixed at 0: never affected"
+        );
     }
 }

@@ -69,9 +69,13 @@ pub(crate) fn packages_for(record: &ArchiveRecord, warnings: &mut Vec<String>) -
         let name = Some(file_artifact.to_owned())
             .filter(|n| !n.is_empty())
             .or_else(|| {
-                header(&["Bundle-SymbolicName", "Implementation-Title", "Specification-Title"])
-                    // `Bundle-SymbolicName: org.x.y;singleton:=true`
-                    .map(|n| n.split(';').next().unwrap_or(n).trim().to_owned())
+                header(&[
+                    "Bundle-SymbolicName",
+                    "Implementation-Title",
+                    "Specification-Title",
+                ])
+                // `Bundle-SymbolicName: org.x.y;singleton:=true`
+                .map(|n| n.split(';').next().unwrap_or(n).trim().to_owned())
             })
             .unwrap_or_default();
         let version = header(&[
@@ -215,10 +219,7 @@ mod tests {
             ),
         );
         let p = &packages_for(&r, &mut Vec::new())[0];
-        assert_eq!(
-            (p.name.as_str(), p.version.as_str()),
-            ("plugin", "3.1")
-        );
+        assert_eq!((p.name.as_str(), p.version.as_str()), ("plugin", "3.1"));
         assert_eq!(p.namespace.as_deref(), Some("org.x"));
 
         let bare = record("plugin.jar", vec![], None);
