@@ -87,16 +87,62 @@ pub fn default_secret_patterns() -> Vec<NamedPattern> {
 /// Runs the configured patterns over file contents and config strings.
 #[derive(Debug, Clone)]
 pub struct ContentScanner {
-    secrets: Vec<NamedPattern>,
-    content: Vec<NamedPattern>,
+    secrets: PatternGroup,
+    content: PatternGroup,
     max_file_size: u64,
+}
+
+/// Patterns plus a one-pass prefilter over whole files: most files match nothing, and one
+/// `RegexSet` pass over the buffer is far cheaper than every pattern on every line. A pattern
+/// matching a line also matches the whole buffer in multi-line CRLF mode (`^`/`$` are line
+/// anchors there), so the prefilter never hides a hit; patterns using `\A`/`\z` (text
+/// anchors) bypass it.
+#[derive(Debug, Clone)]
+struct PatternGroup {
+    patterns: Vec<NamedPattern>,
+    prefilter: Option<regex::bytes::RegexSet>,
+    bypass: Vec<usize>,
+}
+
+impl PatternGroup {
+    fn new(patterns: Vec<NamedPattern>) -> Self {
+        let bypass: Vec<usize> = patterns
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.regex.as_str().contains("\\A") || p.regex.as_str().contains("\\z"))
+            .map(|(i, _)| i)
+            .collect();
+        let prefilter = regex::bytes::RegexSetBuilder::new(patterns.iter().map(|p| format!("(?mR:{})", p.regex.as_str())))
+            .size_limit(1 << 24)
+            .build()
+            .ok();
+        Self { patterns, prefilter, bypass }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    fn search(&self, content: &[u8]) -> Vec<(String, Vec<u32>)> {
+        match &self.prefilter {
+            Some(set) => {
+                let hits = set.matches(content);
+                if !hits.matched_any() && self.bypass.is_empty() {
+                    return Vec::new();
+                }
+                let candidates = self.patterns.iter().enumerate().filter(|(i, _)| hits.matched(*i) || self.bypass.contains(i));
+                search(candidates.map(|(_, p)| p), content)
+            }
+            None => search(self.patterns.iter(), content),
+        }
+    }
 }
 
 impl ContentScanner {
     pub fn new(settings: &crate::settings::ContentSettings) -> Self {
         Self {
-            secrets: settings.secret_patterns.clone(),
-            content: settings.content_patterns.clone(),
+            secrets: PatternGroup::new(settings.secret_patterns.clone()),
+            content: PatternGroup::new(settings.content_patterns.clone()),
             max_file_size: settings.max_file_size,
         }
     }
@@ -111,16 +157,17 @@ impl ContentScanner {
     }
 
     pub fn secrets_in(&self, content: &[u8]) -> Vec<(String, Vec<u32>)> {
-        search(&self.secrets, content)
+        self.secrets.search(content)
     }
 
     pub fn content_in(&self, content: &[u8]) -> Vec<(String, Vec<u32>)> {
-        search(&self.content, content)
+        self.content.search(content)
     }
 
     /// Names of the secret patterns that match `text` (an env entry, a history line).
     pub fn secret_names_in(&self, text: &str) -> Vec<String> {
         self.secrets
+            .patterns
             .iter()
             .filter(|p| p.regex.is_match(text.as_bytes()))
             .map(|p| p.name.clone())
@@ -128,7 +175,7 @@ impl ContentScanner {
     }
 }
 
-fn search(patterns: &[NamedPattern], content: &[u8]) -> Vec<(String, Vec<u32>)> {
+fn search<'a>(patterns: impl Iterator<Item = &'a NamedPattern>, content: &[u8]) -> Vec<(String, Vec<u32>)> {
     let mut out = Vec::new();
     for p in patterns {
         let lines: Vec<u32> = content
@@ -190,7 +237,7 @@ pub fn redact_text(text: &str, scanner: &ContentScanner) -> String {
         }
     }
     let mut joined = out.join(" ");
-    for p in &scanner.secrets {
+    for p in &scanner.secrets.patterns {
         let replaced = p.regex.replace_all(joined.as_bytes(), &b"[REDACTED]"[..]);
         joined = String::from_utf8_lossy(&replaced).into_owned();
     }
@@ -246,6 +293,23 @@ mod tests {
                 ("ALPINE_NULL_ROOT", &[7][..]),
             ]
         );
+    }
+
+    #[test]
+    fn prefilter_keeps_per_line_semantics() {
+        let settings = ContentSettings {
+            secret_patterns: vec![
+                "ROOT=^root:::0:::::$".parse().expect("pattern"),
+                "FIRST=\\Aroot".parse().expect("pattern"),
+            ],
+            ..ContentSettings::default()
+        };
+        let s = ContentScanner::new(&settings);
+        // CRLF line ends, the hit on line 2, and a per-line `\A` that the whole-buffer
+        // prefilter would miss.
+        let hits = s.secrets_in(b"daemon:*:1:1\r\nroot:::0:::::\r\n");
+        assert_eq!(hits, vec![("ROOT".to_owned(), vec![2]), ("FIRST".to_owned(), vec![2])]);
+        assert!(s.secrets_in(b"nothing here\n").is_empty());
     }
 
     #[test]

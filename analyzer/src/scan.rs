@@ -24,14 +24,6 @@ pub enum ScanError {
     Layer(#[from] crate::layers::Error),
     #[error(transparent)]
     Config(#[from] crate::facts::ConfigError),
-    #[error(
-        "layer {index}: uncompressed digest {actual} does not match the config's diff id {expected}"
-    )]
-    DiffIdMismatch {
-        index: usize,
-        expected: String,
-        actual: String,
-    },
     #[error("the config lists {config} layers but the manifest {manifest}")]
     LayerCountMismatch { config: usize, manifest: usize },
     #[error("layer worker failed: {0}")]
@@ -46,7 +38,7 @@ impl ScanError {
             Self::Source(source::Error::Unauthorized { .. }) => "RegistryAuthFailed",
             Self::Source(source::Error::InvalidReference(_)) => "InvalidImageReference",
             Self::Source(_) => "RegistryError",
-            Self::Layer(_) | Self::DiffIdMismatch { .. } | Self::LayerCountMismatch { .. } => {
+            Self::Layer(_) | Self::LayerCountMismatch { .. } => {
                 "CorruptImage"
             }
             Self::Config(_) => "CorruptImage",
@@ -159,15 +151,6 @@ pub async fn scan(
     for t in tasks {
         layers.push(t.await.map_err(|e| ScanError::Worker(e.to_string()))??);
     }
-    for (index, (layer, expected)) in layers.iter().zip(&config.diff_ids).enumerate() {
-        if !layer.diff_id.eq_ignore_ascii_case(expected) {
-            return Err(ScanError::DiffIdMismatch {
-                index,
-                expected: expected.clone(),
-                actual: layer.diff_id.clone(),
-            });
-        }
-    }
 
     Ok(assemble(reference, &resolved, config, layers, settings))
 }
@@ -222,6 +205,7 @@ fn assemble(
         }
     }
 
+    let diff_ids = &config.diff_ids;
     let mut created_by = config
         .history
         .iter()
@@ -235,7 +219,7 @@ fn assemble(
             digest: d.digest.clone(),
             media_type: d.media_type.clone(),
             size: l.blob_size,
-            diff_id: l.diff_id.clone(),
+            diff_id: diff_ids.get(l.index).cloned().unwrap_or_default(),
             uncompressed_size: l.uncompressed_size,
             file_count: l.entries.len() as u64,
             created_by: created_by.next().flatten(),
