@@ -112,11 +112,19 @@ impl PatternGroup {
             .filter(|(_, p)| p.regex.as_str().contains("\\A") || p.regex.as_str().contains("\\z"))
             .map(|(i, _)| i)
             .collect();
-        let prefilter = regex::bytes::RegexSetBuilder::new(patterns.iter().map(|p| format!("(?mR:{})", p.regex.as_str())))
-            .size_limit(1 << 24)
-            .build()
-            .ok();
-        Self { patterns, prefilter, bypass }
+        let prefilter = regex::bytes::RegexSetBuilder::new(
+            patterns
+                .iter()
+                .map(|p| format!("(?mR:{})", p.regex.as_str())),
+        )
+        .size_limit(1 << 24)
+        .build()
+        .ok();
+        Self {
+            patterns,
+            prefilter,
+            bypass,
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -130,7 +138,11 @@ impl PatternGroup {
                 if !hits.matched_any() && self.bypass.is_empty() {
                     return Vec::new();
                 }
-                let candidates = self.patterns.iter().enumerate().filter(|(i, _)| hits.matched(*i) || self.bypass.contains(i));
+                let candidates = self
+                    .patterns
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| hits.matched(*i) || self.bypass.contains(i));
                 search(candidates.map(|(_, p)| p), content)
             }
             None => search(self.patterns.iter(), content),
@@ -175,7 +187,10 @@ impl ContentScanner {
     }
 }
 
-fn search<'a>(patterns: impl Iterator<Item = &'a NamedPattern>, content: &[u8]) -> Vec<(String, Vec<u32>)> {
+fn search<'a>(
+    patterns: impl Iterator<Item = &'a NamedPattern>,
+    content: &[u8],
+) -> Vec<(String, Vec<u32>)> {
     let mut out = Vec::new();
     for p in patterns {
         let lines: Vec<u32> = content
@@ -308,7 +323,10 @@ mod tests {
         // CRLF line ends, the hit on line 2, and a per-line `\A` that the whole-buffer
         // prefilter would miss.
         let hits = s.secrets_in(b"daemon:*:1:1\r\nroot:::0:::::\r\n");
-        assert_eq!(hits, vec![("ROOT".to_owned(), vec![2]), ("FIRST".to_owned(), vec![2])]);
+        assert_eq!(
+            hits,
+            vec![("ROOT".to_owned(), vec![2]), ("FIRST".to_owned(), vec![2])]
+        );
         assert!(s.secrets_in(b"nothing here\n").is_empty());
     }
 

@@ -13,7 +13,7 @@ mod walk;
 
 pub use decompress::{Compression, sniff_compression};
 pub use path::{normalize_entry_path, resolve_link_target};
-pub use squash::{Squashed, squash};
+pub use squash::{Squashed, squash, squash_taking};
 pub(crate) use walk::retrieved;
 pub use walk::{CatalogHit, LayerScan, WalkCtx, walk_layer};
 

@@ -5,7 +5,7 @@
 use crate::catalog::{self, Cataloger};
 use crate::content::ContentScanner;
 use crate::facts::{guess_dockerfile, parse_config};
-use crate::layers::{LayerScan, WalkCtx, squash, walk_layer};
+use crate::layers::{LayerScan, WalkCtx, squash_taking, walk_layer};
 use crate::model::{
     Analysis, AnalyzerInfo, ContentHit, Dockerfile, DockerfileSource, HitLocation, ImageInfo,
     LayerInfo, SCHEMA_VERSION,
@@ -38,9 +38,7 @@ impl ScanError {
             Self::Source(source::Error::Unauthorized { .. }) => "RegistryAuthFailed",
             Self::Source(source::Error::InvalidReference(_)) => "InvalidImageReference",
             Self::Source(_) => "RegistryError",
-            Self::Layer(_) | Self::LayerCountMismatch { .. } => {
-                "CorruptImage"
-            }
+            Self::Layer(_) | Self::LayerCountMismatch { .. } => "CorruptImage",
             Self::Config(_) => "CorruptImage",
             Self::Worker(_) => "AnalysisFailed",
         }
@@ -160,10 +158,10 @@ fn assemble(
     reference: &str,
     resolved: &source::ResolvedImage,
     config: crate::facts::ParsedConfig,
-    layers: Vec<LayerScan>,
+    mut layers: Vec<LayerScan>,
     settings: &ScanSettings,
 ) -> Analysis {
-    let fs = squash(&layers);
+    let fs = squash_taking(&mut layers);
     let kept: HashMap<&str, &[u8]> = layers
         .iter()
         .flat_map(|l| l.kept.iter().map(move |(p, c)| (p, c, l.index)))
@@ -221,7 +219,7 @@ fn assemble(
             size: l.blob_size,
             diff_id: diff_ids.get(l.index).cloned().unwrap_or_default(),
             uncompressed_size: l.uncompressed_size,
-            file_count: l.entries.len() as u64,
+            file_count: l.file_count,
             created_by: created_by.next().flatten(),
         })
         .collect();

@@ -68,24 +68,42 @@ impl Squashed {
 pub fn squash<'a>(layers: impl IntoIterator<Item = &'a LayerScan>) -> Squashed {
     let mut fs = Squashed::default();
     for layer in layers {
-        for dir in &layer.opaque_dirs {
-            fs.remove_tree(dir, true);
-        }
-        for path in &layer.whiteouts {
-            fs.remove_tree(path, false);
-        }
-        for entry in &layer.entries {
-            if entry.kind != FileKind::Dir {
-                if let Some(prev) = fs.files.get(&entry.path) {
-                    if prev.kind == FileKind::Dir {
-                        fs.remove_tree(&entry.path, true);
-                    }
-                }
-            }
-            fs.files.insert(entry.path.clone(), entry.clone());
-        }
+        fs.apply(layer, layer.entries.iter().cloned());
     }
     fs
+}
+
+/// Like [`squash`], but moves the layers' entries instead of copying them (they are left
+/// empty), so an image with millions of paths is held once, not twice.
+pub fn squash_taking(layers: &mut [LayerScan]) -> Squashed {
+    let mut fs = Squashed::default();
+    for layer in layers.iter_mut() {
+        let entries = std::mem::take(&mut layer.entries);
+        fs.apply(layer, entries.into_iter());
+    }
+    fs
+}
+
+impl Squashed {
+    fn apply(&mut self, layer: &LayerScan, entries: impl Iterator<Item = FileEntry>) {
+        for dir in &layer.opaque_dirs {
+            self.remove_tree(dir, true);
+        }
+        for path in &layer.whiteouts {
+            self.remove_tree(path, false);
+        }
+        for entry in entries {
+            if entry.kind != FileKind::Dir
+                && self
+                    .files
+                    .get(&entry.path)
+                    .is_some_and(|prev| prev.kind == FileKind::Dir)
+            {
+                self.remove_tree(&entry.path, true);
+            }
+            self.files.insert(entry.path.clone(), entry);
+        }
+    }
 }
 
 #[cfg(test)]

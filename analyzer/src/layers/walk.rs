@@ -47,6 +47,8 @@ pub struct LayerScan {
     pub blob_size: u64,
     pub uncompressed_size: u64,
     pub entries: Vec<FileEntry>,
+    /// Paths indexed in this layer (kept when the entries move into the squashed view).
+    pub file_count: u64,
     /// Paths this layer deletes from the layers below (`.wh.NAME`).
     pub whiteouts: Vec<String>,
     /// Directories whose lower-layer content this layer hides (`.wh..wh..opq`).
@@ -113,6 +115,7 @@ pub fn walk_layer(raw: impl Read, ctx: &WalkCtx<'_>) -> Result<LayerScan, Error>
     io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| classify(e, "tar stream"))?;
     let uncompressed_size = total.load(Ordering::Relaxed);
     drop(tar_stream);
+    scan.file_count = scan.entries.len() as u64;
     let (blob_digest, blob_size) = blob.finish().map_err(read_err)?;
     if let Some(expected) = ctx.expected_digest {
         if !expected.eq_ignore_ascii_case(&blob_digest) {
