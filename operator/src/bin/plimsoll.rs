@@ -4,7 +4,6 @@ use clap::Parser;
 use plimsoll::cli::ExitStatus;
 use plimsoll::cli::args::{Cli, Command};
 use plimsoll::cli::sbom::{self, CommandError};
-use std::io::Write as _;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -17,9 +16,7 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Sbom(args) => sbom::run(args)
-            .await
-            .and_then(|bytes| write_out(args.file.as_deref(), &bytes)),
+        Command::Sbom(args) => sbom::run(args).await,
     };
     match result {
         Ok(()) => ExitStatus::Success.into(),
@@ -34,15 +31,4 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-}
-
-fn write_out(file: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), CommandError> {
-    let r = match file {
-        Some(path) => std::fs::write(path, bytes)
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display())),
-        None => std::io::stdout()
-            .write_all(bytes)
-            .map_err(anyhow::Error::from),
-    };
-    r.map_err(CommandError::Scan)
 }

@@ -34,9 +34,23 @@ pub async fn analyze(args: &ImageArgs) -> Result<Analysis, CommandError> {
     })
 }
 
-pub async fn run(args: &SbomArgs) -> Result<Vec<u8>, CommandError> {
+/// Analyzes and writes the chosen rendering to `--file` or stdout. The JSON document is
+/// streamed: an image with a million paths never holds its 250 MB of JSON in memory.
+pub async fn run(args: &SbomArgs) -> Result<(), CommandError> {
     let analysis = analyze(&args.image).await?;
-    render(&analysis, args.output, &render_ctx()).map_err(CommandError::Scan)
+    let write = |out: &mut dyn std::io::Write| -> anyhow::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        render(&analysis, args.output, &render_ctx(), &mut out)?;
+        std::io::Write::flush(&mut out)?;
+        Ok(())
+    };
+    let result = match &args.file {
+        Some(path) => std::fs::File::create(path)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))
+            .and_then(|mut f| write(&mut f)),
+        None => write(&mut std::io::stdout().lock()),
+    };
+    result.map_err(CommandError::Scan)
 }
 
 /// The clock and a per-run seed, read here at the edge so the renderers stay pure.
@@ -52,13 +66,19 @@ fn render_ctx() -> RenderCtx {
     }
 }
 
-fn render(analysis: &Analysis, format: SbomFormat, ctx: &RenderCtx) -> anyhow::Result<Vec<u8>> {
-    Ok(match format {
-        SbomFormat::Json => serde_json::to_vec_pretty(analysis)?,
+fn render(
+    analysis: &Analysis,
+    format: SbomFormat,
+    ctx: &RenderCtx,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let bytes = match format {
+        SbomFormat::Json => return Ok(serde_json::to_writer_pretty(out, analysis)?),
         SbomFormat::Cyclonedx => output::cyclonedx::render(analysis, ctx)?,
         SbomFormat::Spdx => output::spdx::render(analysis, ctx)?,
         SbomFormat::Table => output::table::render(analysis, ctx)?,
-    })
+    };
+    Ok(out.write_all(&bytes)?)
 }
 
 /// A progress bar over the compressed bytes of all layers.
@@ -125,6 +145,12 @@ mod tests {
         .expect("a valid Analysis")
     }
 
+    fn rendered(a: &Analysis, format: SbomFormat, ctx: &RenderCtx) -> Vec<u8> {
+        let mut out = Vec::new();
+        render(a, format, ctx, &mut out).expect("renders");
+        out
+    }
+
     #[test]
     fn every_format_renders() {
         let ctx = RenderCtx {
@@ -134,13 +160,12 @@ mod tests {
         };
         let a = analysis();
         let json = |format| -> serde_json::Value {
-            serde_json::from_slice(&render(&a, format, &ctx).expect("renders")).expect("JSON")
+            serde_json::from_slice(&rendered(&a, format, &ctx)).expect("JSON")
         };
         assert_eq!(json(SbomFormat::Cyclonedx)["specVersion"], "1.6");
         assert_eq!(json(SbomFormat::Spdx)["spdxVersion"], "SPDX-2.3");
         assert_eq!(json(SbomFormat::Json)["packages"][0]["name"], "zlib");
-        let table = String::from_utf8(render(&a, SbomFormat::Table, &ctx).expect("renders"))
-            .expect("utf-8");
+        let table = String::from_utf8(rendered(&a, SbomFormat::Table, &ctx)).expect("utf-8");
         assert!(
             table.starts_with("NAME  VERSION  TYPE  LAYER\nzlib  1.3      apk   0\n"),
             "{table}"
