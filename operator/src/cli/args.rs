@@ -55,7 +55,12 @@ pub struct StoreArgs {
     /// A SQLite file path, a `sqlite:` URL or a `postgres://` URL. Default:
     /// `~/.cache/plimsoll/plimsoll.db` (under `$XDG_CACHE_HOME` when set); its directory is
     /// created.
-    #[arg(long, env = "PLIMSOLL_DB", value_name = "PATH|URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PLIMSOLL_DB",
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
     pub db: Option<String>,
 }
 
@@ -128,7 +133,12 @@ pub struct FeedsSyncArgs {
     pub sources: Vec<String>,
     /// Base URL of an OSV exports mirror, for air-gapped clusters: used by the default
     /// sources and by `osv:` sources without their own `@BASE-URL`.
-    #[arg(long, env = "PLIMSOLL_FEEDS_MIRROR", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PLIMSOLL_FEEDS_MIRROR",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub mirror: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,

@@ -50,8 +50,14 @@ mod tests {
 
     #[test]
     fn db_flag_else_the_cache() {
-        let cases: &[(Option<&str>, Option<&str>, Result<&str, &str>)] = &[
-            (None, Some("/home/u/.cache"), Ok("/home/u/.cache/plimsoll/plimsoll.db")),
+        /// `--db`, the cache directory, and the URL or the start of the error.
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Result<&'a str, &'a str>);
+        let cases: &[Case<'_>] = &[
+            (
+                None,
+                Some("/home/u/.cache"),
+                Ok("/home/u/.cache/plimsoll/plimsoll.db"),
+            ),
             (Some("postgres://db/x"), None, Ok("postgres://db/x")),
             (Some(" ./p.db "), Some("/c"), Ok("./p.db")),
             (None, None, Err("no default store")),

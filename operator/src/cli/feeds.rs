@@ -229,8 +229,8 @@ pub async fn list(args: &FeedsListArgs, ctx: &Ctx) -> Result<Output, CommandErro
     if sources.is_empty() {
         warnings.push("no feed data: run `plimsoll feeds sync`".to_owned());
     }
-    let stdout = render_list(&sources, args.output, ctx.now())
-        .map_err(|e| CommandError::Scan(e.into()))?;
+    let stdout =
+        render_list(&sources, args.output, ctx.now()).map_err(|e| CommandError::Scan(e.into()))?;
     Ok(Output {
         stdout,
         warnings,
@@ -286,11 +286,9 @@ fn render_list(
                     s.last_success_at
                         .map_or("-".into(), |at| age(now, at))
                         .into(),
-                    s.last_error
-                        .as_deref()
-                        .map_or(Cow::Borrowed("-"), |e| {
-                            Cow::Owned(clean(&shorten(e, 100)).into_owned())
-                        }),
+                    s.last_error.as_deref().map_or(Cow::Borrowed("-"), |e| {
+                        Cow::Owned(clean(&shorten(e, 100)).into_owned())
+                    }),
                 ]);
             }
             let mut out = String::new();
@@ -349,7 +347,10 @@ mod tests {
                 "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip".into()
             )
         );
-        let mirrored = names(&sync_args(&[], Some("https://u:s3cret@mirror.example/osv/")));
+        let mirrored = names(&sync_args(
+            &[],
+            Some("https://u:s3cret@mirror.example/osv/"),
+        ));
         assert_eq!(
             mirrored[8],
             (
@@ -371,10 +372,7 @@ mod tests {
         assert_eq!(
             explicit,
             [
-                (
-                    "osv:npm".into(),
-                    "https://own.example/npm/all.zip".into()
-                ),
+                ("osv:npm".into(), "https://own.example/npm/all.zip".into()),
                 ("osv:Go".into(), "https://mirror.example/Go/all.zip".into()),
                 (
                     cwd.join("relative/feeds").display().to_string(),
@@ -503,10 +501,9 @@ mod tests {
                 last_error: Some("HTTP status 404".into()),
             },
         ];
-        let table = String::from_utf8(
-            render_list(&sources, ListFormat::Table, now).expect("table"),
-        )
-        .expect("UTF-8");
+        let table =
+            String::from_utf8(render_list(&sources, ListFormat::Table, now).expect("table"))
+                .expect("UTF-8");
         assert_eq!(
             table,
             "NAME      RECORDS  LAST SUCCESS          AGE  LAST ERROR\n\

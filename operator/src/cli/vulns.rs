@@ -65,7 +65,9 @@ pub async fn run(args: &VulnsArgs, ctx: &Ctx) -> Result<Output, CommandError> {
         ));
     }
     let now = ctx.now();
-    let report = vulns::scan(&store, &analysis, now).await.map_err(scan_err)?;
+    let report = vulns::scan(&store, &analysis, now)
+        .await
+        .map_err(scan_err)?;
     store.close().await;
     let report = if args.only_fixed {
         report.filtered(|m| m.found.fix_state == FixState::Fixed)
@@ -110,10 +112,8 @@ fn render(report: &VulnReport, format: VulnsFormat) -> Result<Vec<u8>, serde_jso
             bytes
         }
         VulnsFormat::Sarif => {
-            let mut bytes = serde_json::to_vec_pretty(&sarif::render(
-                report,
-                env!("CARGO_PKG_VERSION"),
-            ))?;
+            let mut bytes =
+                serde_json::to_vec_pretty(&sarif::render(report, env!("CARGO_PKG_VERSION")))?;
             bytes.push(b'\n');
             bytes
         }
@@ -158,7 +158,9 @@ pub(crate) mod test_report {
             version: None,
         });
         expat.locations = vec!["/var/lib/dpkg/status".into()];
-        expat.purl = "pkg:deb/debian/libexpat1@2.5.0-1+deb12u2?arch=amd64&distro=debian-12&upstream=expat".into();
+        expat.purl =
+            "pkg:deb/debian/libexpat1@2.5.0-1+deb12u2?arch=amd64&distro=debian-12&upstream=expat"
+                .into();
         let mut requests = Package::new(PackageKind::Python, "requests", "2.19.1");
         requests.locations =
             vec!["/usr/lib/python3/dist-packages/requests-2.19.1.dist-info/METADATA".into()];
@@ -179,8 +181,8 @@ pub(crate) mod test_report {
         VulnReport {
             image: ReportedImage {
                 reference: "oci-dir:examples/demo-image/layout".into(),
-                manifest_digest: "sha256:efed8e23746406b2ebda515eb262eb74c8a5c4911ccfc89d010b614b4a12e7a5"
-                    .into(),
+                manifest_digest:
+                    "sha256:efed8e23746406b2ebda515eb262eb74c8a5c4911ccfc89d010b614b4a12e7a5".into(),
                 distro: Some("debian 12.11".into()),
             },
             matches: found

@@ -259,10 +259,8 @@ fn unknown_ecosystems(records: &[Record]) -> Vec<(String, usize)> {
             *counts.entry(e).or_default() += 1;
         }
     }
-    let mut out: Vec<(String, usize)> = counts
-        .into_iter()
-        .map(|(e, n)| (e.to_owned(), n))
-        .collect();
+    let mut out: Vec<(String, usize)> =
+        counts.into_iter().map(|(e, n)| (e.to_owned(), n)).collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
 }
@@ -302,7 +300,9 @@ mod tests {
             "https://***@mirror.example/osv/Debian/all.zip"
         );
         assert_eq!(targets[0].kind(), "osv-exports");
-        let spec: SourceSpec = "https://u:s3cret@feeds.example/all.zip".parse().expect("url");
+        let spec: SourceSpec = "https://u:s3cret@feeds.example/all.zip"
+            .parse()
+            .expect("url");
         let targets = super::targets(&spec);
         assert_eq!(targets.len(), 1);
         assert_eq!(targets[0].name, "https://***@feeds.example/all.zip");

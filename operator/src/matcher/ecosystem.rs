@@ -64,7 +64,10 @@ pub fn index_name(ecosystem: &str, name: &str) -> String {
 /// but never match; feed syncs report them.
 pub fn is_queried(ecosystem: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let dotted = |s: &str| s.split_once('.').is_some_and(|(a, b)| digits(a) && digits(b));
+    let dotted = |s: &str| {
+        s.split_once('.')
+            .is_some_and(|(a, b)| digits(a) && digits(b))
+    };
     match ecosystem {
         "PyPI" | "npm" | "crates.io" | "RubyGems" | "NuGet" | "Packagist" | "Go" | "Maven" => true,
         _ => match ecosystem.split_once(':') {
@@ -318,12 +321,31 @@ mod tests {
     #[test]
     fn queried_ecosystems() {
         let yes = [
-            "PyPI", "npm", "Go", "Maven", "Debian:12", "Ubuntu:22.04", "Ubuntu:22.04:LTS",
-            "Alpine:v3.19", "AlmaLinux:9", "Rocky Linux:8", "crates.io", "Packagist",
+            "PyPI",
+            "npm",
+            "Go",
+            "Maven",
+            "Debian:12",
+            "Ubuntu:22.04",
+            "Ubuntu:22.04:LTS",
+            "Alpine:v3.19",
+            "AlmaLinux:9",
+            "Rocky Linux:8",
+            "crates.io",
+            "Packagist",
         ];
         let no = [
-            "Debian", "Alpine", "Alpine:3.19", "Ubuntu:Pro:22.04:LTS", "Red Hat", "Hex",
-            "pypi", "Debian:12.1", "AlmaLinux:", "GIT", "",
+            "Debian",
+            "Alpine",
+            "Alpine:3.19",
+            "Ubuntu:Pro:22.04:LTS",
+            "Red Hat",
+            "Hex",
+            "pypi",
+            "Debian:12.1",
+            "AlmaLinux:",
+            "GIT",
+            "",
         ];
         for e in yes {
             assert!(is_queried(e), "{e}");
@@ -333,7 +355,10 @@ mod tests {
         }
         // Every ecosystem `queries_for` produces passes.
         let mut ssl = Package::new(PackageKind::Deb, "libssl3", "3.0.17-1~deb12u2");
-        ssl.source = Some(SourcePackage { name: "openssl".into(), version: None });
+        ssl.source = Some(SourcePackage {
+            name: "openssl".into(),
+            version: None,
+        });
         let apk = Package::new(PackageKind::Apk, "musl", "1.2.4-r2");
         let rpm = Package::new(PackageKind::Rpm, "bash", "5.1.8-9.el9");
         let cases = [

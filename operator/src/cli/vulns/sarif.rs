@@ -19,7 +19,8 @@ use crate::vulns::{ReportedMatch, VulnReport, format_rfc3339};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 pub(super) fn render(report: &VulnReport, tool_version: &str) -> Value {
     // Rules sorted by id; each with the matches that use it.
@@ -28,7 +29,10 @@ pub(super) fn render(report: &VulnReport, tool_version: &str) -> Value {
         by_rule.entry(&m.found.vuln_id).or_default().push(m);
     }
     let index: BTreeMap<&str, usize> = by_rule.keys().enumerate().map(|(i, id)| (*id, i)).collect();
-    let rules: Vec<Value> = by_rule.iter().map(|(id, matches)| rule(id, matches)).collect();
+    let rules: Vec<Value> = by_rule
+        .iter()
+        .map(|(id, matches)| rule(id, matches))
+        .collect();
     let results: Vec<Value> = report
         .matches
         .iter()
@@ -91,7 +95,9 @@ fn rule(id: &str, matches: &[&ReportedMatch]) -> Value {
     let score = matches
         .iter()
         .filter_map(|m| security_severity(&m.found))
-        .fold(None, |best: Option<f64>, s| Some(best.map_or(s, |b| b.max(s))));
+        .fold(None, |best: Option<f64>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        });
     if let (Some(score), Some(props)) = (score, properties.as_object_mut()) {
         props.insert("security-severity".into(), json!(format!("{score:.1}")));
     }
@@ -161,7 +167,9 @@ fn security_severity(m: &crate::matcher::Match) -> Option<f64> {
         .iter()
         .map(|c| c.base)
         .filter(|b| CvssRating::from_score(*b).severity() == m.severity)
-        .fold(None, |best: Option<f64>, s| Some(best.map_or(s, |b| b.max(s))));
+        .fold(None, |best: Option<f64>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        });
     agreeing.or(match m.severity {
         Severity::Critical => Some(9.5),
         Severity::High => Some(8.0),
@@ -202,7 +210,10 @@ mod tests {
             uri_reference("/app/node_modules/a b/%x/é.json"),
             "app/node_modules/a%20b/%25x/%C3%A9.json"
         );
-        assert_eq!(uri_reference("/a.jar:BOOT-INF/lib/b.jar"), "a.jar:BOOT-INF/lib/b.jar");
+        assert_eq!(
+            uri_reference("/a.jar:BOOT-INF/lib/b.jar"),
+            "a.jar:BOOT-INF/lib/b.jar"
+        );
     }
 
     #[test]
@@ -212,10 +223,17 @@ mod tests {
         // GHSA-p6mc-m468-83gw: CVSS 3.1 base 7.4, rated High.
         assert_eq!(security_severity(&m), Some(7.4));
         m.severity = Severity::Critical;
-        assert_eq!(security_severity(&m), Some(9.5), "the score disagrees: the band");
+        assert_eq!(
+            security_severity(&m),
+            Some(9.5),
+            "the score disagrees: the band"
+        );
         m.severity = Severity::Unknown;
         assert_eq!(security_severity(&m), None);
         let levels: Vec<&str> = Severity::ALL.iter().map(|s| level(*s)).collect();
-        assert_eq!(levels, ["warning", "note", "note", "warning", "error", "error"]);
+        assert_eq!(
+            levels,
+            ["warning", "note", "note", "warning", "error", "error"]
+        );
     }
 }

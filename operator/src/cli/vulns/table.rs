@@ -35,7 +35,11 @@ pub(super) fn render(report: &VulnReport) -> String {
                 clean(&f.package.version),
                 fixed,
                 f.severity.as_str().into(),
-                first_seen.get(..10).unwrap_or(&first_seen).to_owned().into(),
+                first_seen
+                    .get(..10)
+                    .unwrap_or(&first_seen)
+                    .to_owned()
+                    .into(),
             ]);
         }
         write_aligned(&mut out, &rows);
@@ -49,7 +53,11 @@ pub(super) fn render(report: &VulnReport) -> String {
             .iter()
             .rev()
             .filter_map(|s| {
-                let n = report.matches.iter().filter(|m| m.found.severity == *s).count();
+                let n = report
+                    .matches
+                    .iter()
+                    .filter(|m| m.found.severity == *s)
+                    .count();
                 (n > 0).then(|| format!("{n} {s}"))
             })
             .collect();
