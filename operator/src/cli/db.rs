@@ -27,13 +27,25 @@ pub fn store_url(db: Option<&str>, ctx: &Ctx) -> Result<String, CommandError> {
     }
 }
 
+/// How long the CLI waits for its store: an operator waits longer for a database that starts
+/// after it, a person at a terminal should not.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Opens (and migrates) the store named by `--db`.
 pub async fn open(db: Option<&str>, ctx: &Ctx) -> Result<Store, CommandError> {
-    let url = store_url(db, ctx)?;
-    Store::connect(&url).await.map_err(|e| match e {
-        store::Error::InvalidUrl { .. } => CommandError::Usage(e.into()),
-        e => CommandError::Scan(e.into()),
-    })
+    let url: store::DbUrl = store_url(db, ctx)?
+        .parse()
+        .map_err(|e: store::Error| CommandError::Usage(e.into()))?;
+    let options = store::StoreOptions {
+        acquire_timeout: CONNECT_TIMEOUT,
+        ..store::StoreOptions::default()
+    };
+    Store::connect_with(&url, &options)
+        .await
+        .map_err(|e| match e {
+            store::Error::InvalidUrl { .. } => CommandError::Usage(e.into()),
+            e => CommandError::Scan(e.into()),
+        })
 }
 
 #[cfg(test)]
@@ -88,5 +100,13 @@ mod tests {
             .expect("default store");
         assert!(dir.path().join("plimsoll/plimsoll.db").is_file());
         store.close().await;
+        // A directory that cannot be created: the store failed, exit 3.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").expect("write");
+        let under_a_file = file.join("sub/plimsoll.db").display().to_string();
+        let err = open(Some(&under_a_file), &ctx(None))
+            .await
+            .expect_err("not a directory");
+        assert!(matches!(err, CommandError::Scan(_)), "{err}");
     }
 }
