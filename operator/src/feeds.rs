@@ -11,6 +11,7 @@
 //! - `source`: where feeds come from: a local file or directory, an HTTP(S) URL, the OSV public
 //!   exports (`<base>/<ecosystem>/all.zip`) and their `modified_id.csv` for incremental sync;
 //!   URLs are shown redacted.
+//! - `sync`: a source into the store, all or nothing per source, with its outcome recorded.
 
 pub mod alpine_secdb;
 mod convert;
@@ -18,6 +19,7 @@ pub mod debian_tracker;
 pub mod osv;
 pub mod read;
 pub mod source;
+pub mod sync;
 
 #[cfg(test)]
 pub(crate) mod test_data;

@@ -6,9 +6,12 @@
 //! - `severity`: CVSS v2/v3/v4 scoring and vendor severities on Anchore's scale.
 //! - `store`: SQLite / PostgreSQL persistence (advisories, analyses, match times, history,
 //!   notification outbox).
+//! - `vulns`: an analysis matched against the store (SQL candidates, then the matcher), with
+//!   first-seen times recorded.
 
 pub mod cli;
 pub mod feeds;
 pub mod matcher;
 pub mod severity;
 pub mod store;
+pub mod vulns;

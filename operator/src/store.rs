@@ -41,7 +41,7 @@ mod outbox;
 mod url;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use advisories::{AffectedRow, SyncOutcome};
 pub use analyses::{AnalysisInfo, PutOutcome, StoredAnalysis};
@@ -114,7 +114,8 @@ impl Timestamp {
 }
 
 /// A package as vulnerability feeds name it: an OSV ecosystem (`Debian:12`, `PyPI`, `npm`) and
-/// a name in that ecosystem. Kept exactly as written; normalising names is the matcher's job.
+/// a name in that ecosystem. The store keeps and compares names as the matcher's index names
+/// (`matcher::ecosystem::index_name`: PyPI names PEP 503 normalised, others as written).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PackageRef {
     pub ecosystem: String,

@@ -15,6 +15,14 @@ pub struct Cli {
 pub enum Command {
     /// List everything in an image: packages, files, secrets, image facts.
     Sbom(SbomArgs),
+    /// Match an image's packages against the synced vulnerability feeds.
+    ///
+    /// Exit codes: 0 done, 1 a shown vulnerability is at or above --fail-on, 2 usage or input
+    /// error (bad image reference, bad --analysis file), 3 scan, feed or store failure.
+    Vulns(VulnsArgs),
+    /// Vulnerability feeds: sync them into the store, list what the store holds.
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,4 +47,114 @@ pub struct SbomArgs {
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub file: Option<std::path::PathBuf>,
+}
+
+/// The store: where feeds, analyses and first-seen times are kept.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// A SQLite file path, a `sqlite:` URL or a `postgres://` URL. Default:
+    /// `~/.cache/plimsoll/plimsoll.db` (under `$XDG_CACHE_HOME` when set); its directory is
+    /// created.
+    #[arg(
+        long,
+        env = "PLIMSOLL_DB",
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VulnsFormat {
+    /// A table of vulnerabilities with a summary per severity.
+    Table,
+    /// The match report with first-seen times (Plimsoll's own JSON).
+    Json,
+    /// SARIF 2.1.0, for code scanning dashboards.
+    Sarif,
+}
+
+/// A severity threshold, on Anchore's scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Unknown,
+    Negligible,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// IMAGE is optional here (`--analysis` replaces it): absent, it is empty. Not an
+/// `Option<ImageArgs>`: clap would take a `PLIMSOLL_*` variable of the image flags in the
+/// environment as the group being given, and then ask for IMAGE.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("image", |a| a.required(false).default_value("").hide_default_value(true)),
+    group(clap::ArgGroup::new("input").required(true).args(["image", "analysis"])),
+)]
+pub struct VulnsArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// Match this Analysis JSON document (`plimsoll sbom -o json`) instead of an image.
+    #[arg(long, value_name = "FILE")]
+    pub analysis: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = VulnsFormat::Table)]
+    pub output: VulnsFormat,
+    /// Exit with 1 when a shown vulnerability is at or above this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY", ignore_case = true)]
+    pub fail_on: Option<SeverityArg>,
+    /// Show only vulnerabilities with a fixed version.
+    #[arg(long)]
+    pub only_fixed: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Load each feed source and replace its records in the store.
+    ///
+    /// A source that fails keeps its previous records; the others are still applied. Exit
+    /// codes: 0 every source synced, 2 bad arguments, 3 a source or the store failed.
+    Sync(FeedsSyncArgs),
+    /// Each feed source: records, last successful sync and its age, last error.
+    List(FeedsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsSyncArgs {
+    /// A feed source (repeatable): `PATH` (a file or a directory of .json, .jsonl, .zip),
+    /// `dir:PATH`, `https://HOST/feed.zip`, or `osv:ECOSYSTEM[,ECOSYSTEM...][@BASE-URL]` (the
+    /// OSV exports, `<BASE-URL>/<ECOSYSTEM>/all.zip`). Default: the public OSV exports of
+    /// the ecosystems Plimsoll matches.
+    #[arg(long = "source", value_name = "SPEC")]
+    pub sources: Vec<String>,
+    /// Base URL of an OSV exports mirror, for air-gapped clusters: used by the default
+    /// sources and by `osv:` sources without their own `@BASE-URL`.
+    #[arg(
+        long,
+        env = "PLIMSOLL_FEEDS_MIRROR",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub mirror: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsListArgs {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }

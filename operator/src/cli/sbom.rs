@@ -50,7 +50,16 @@ pub async fn run(args: &SbomArgs) -> Result<(), CommandError> {
             .and_then(|mut f| write(&mut f)),
         None => write(&mut std::io::stdout().lock()),
     };
-    result.map_err(CommandError::Scan)
+    match result {
+        // A closed stdout (`| head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other.map_err(CommandError::Scan),
+    }
 }
 
 /// The clock and a per-run seed, read here at the edge so the renderers stay pure.

@@ -59,6 +59,26 @@ pub fn index_name(ecosystem: &str, name: &str) -> String {
     }
 }
 
+/// Whether [`queries_for`] can ever produce this ecosystem. Records filed only under other
+/// ecosystems (`Ubuntu:Pro:22.04:LTS`, `Red Hat`, `Hex`, the `Debian` umbrella name) are stored
+/// but never match; feed syncs report them.
+pub fn is_queried(ecosystem: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let dotted = |s: &str| {
+        s.split_once('.')
+            .is_some_and(|(a, b)| digits(a) && digits(b))
+    };
+    match ecosystem {
+        "PyPI" | "npm" | "crates.io" | "RubyGems" | "NuGet" | "Packagist" | "Go" | "Maven" => true,
+        _ => match ecosystem.split_once(':') {
+            Some(("Debian" | "AlmaLinux" | "Rocky Linux", release)) => digits(release),
+            Some(("Alpine", release)) => release.strip_prefix('v').is_some_and(dotted),
+            Some(("Ubuntu", release)) => dotted(release.strip_suffix(":LTS").unwrap_or(release)),
+            _ => false,
+        },
+    }
+}
+
 fn major(v: &str) -> &str {
     v.split('.').next().unwrap_or(v)
 }
@@ -296,6 +316,64 @@ mod tests {
             queries_for(&rpm, Some(&distro("rhel", "9"))),
             Err(Unmatchable::UnknownDistro { .. })
         ));
+    }
+
+    #[test]
+    fn queried_ecosystems() {
+        let yes = [
+            "PyPI",
+            "npm",
+            "Go",
+            "Maven",
+            "Debian:12",
+            "Ubuntu:22.04",
+            "Ubuntu:22.04:LTS",
+            "Alpine:v3.19",
+            "AlmaLinux:9",
+            "Rocky Linux:8",
+            "crates.io",
+            "Packagist",
+        ];
+        let no = [
+            "Debian",
+            "Alpine",
+            "Alpine:3.19",
+            "Ubuntu:Pro:22.04:LTS",
+            "Red Hat",
+            "Hex",
+            "pypi",
+            "Debian:12.1",
+            "AlmaLinux:",
+            "GIT",
+            "",
+        ];
+        for e in yes {
+            assert!(is_queried(e), "{e}");
+        }
+        for e in no {
+            assert!(!is_queried(e), "{e}");
+        }
+        // Every ecosystem `queries_for` produces passes.
+        let mut ssl = Package::new(PackageKind::Deb, "libssl3", "3.0.17-1~deb12u2");
+        ssl.source = Some(SourcePackage {
+            name: "openssl".into(),
+            version: None,
+        });
+        let apk = Package::new(PackageKind::Apk, "musl", "1.2.4-r2");
+        let rpm = Package::new(PackageKind::Rpm, "bash", "5.1.8-9.el9");
+        let cases = [
+            (&ssl, distro("debian", "12.11")),
+            (&ssl, distro("ubuntu", "24.04")),
+            (&ssl, distro("ubuntu", "24.10")),
+            (&apk, distro("alpine", "3.20.3")),
+            (&rpm, distro("almalinux", "9.4")),
+            (&rpm, distro("rocky", "8.10")),
+        ];
+        for (pkg, d) in cases {
+            for q in queries_for(pkg, Some(&d)).expect("queries") {
+                assert!(is_queried(&q.ecosystem), "{}", q.ecosystem);
+            }
+        }
     }
 
     #[test]

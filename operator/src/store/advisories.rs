@@ -10,13 +10,20 @@
 //!
 //! Traps: withdrawn records are deleted, never stored; an id appearing twice in one batch
 //! keeps its last occurrence; `affected[]` entries without a package (GIT-only ranges) are kept
-//! in the record but get no lookup row; names are stored as the feed writes them.
+//! in the record but get no lookup row.
+//!
+//! Names in lookup rows are the matcher's index names ([`index_name`]: PyPI names PEP 503
+//! normalised, others as written), and [`Store::affected_for`] normalises the names it is asked
+//! for the same way: GHSA writes `Jinja2` where PyPA writes `jinja2`, and an image holds
+//! `Jinja2` or `jinja2` depending on the installer. The record itself keeps the feed's
+//! spelling.
 
 use super::{
     Error, MAX_PARAMS, PackageRef, Result, Store, Timestamp, builder, query_err, sha256_hex,
     sqlite_pairs_query, with_pool,
 };
 use crate::feeds::osv::{Affected, Record};
+use crate::matcher::ecosystem::index_name;
 use futures_util::stream::{BoxStream, StreamExt};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -90,7 +97,7 @@ fn prepare(op: &'static str, records: &[Record]) -> Result<(Vec<Prepared>, Vec<S
             }
             affected.push(PreparedAffected {
                 ordinal: i64::try_from(ordinal).unwrap_or(i64::MAX),
-                package: PackageRef::new(&pkg.ecosystem, &pkg.name),
+                package: PackageRef::new(&pkg.ecosystem, index_name(&pkg.ecosystem, &pkg.name)),
                 json: serde_json::to_string(a)
                     .map_err(|e| Error::encode(op, "OSV affected entry", e))?,
             });
@@ -122,8 +129,12 @@ fn decode_affected(op: &'static str, r: AffectedSqlRow) -> Result<AffectedRow> {
     })
 }
 
-fn dedup_packages(packages: &[PackageRef]) -> Vec<&PackageRef> {
-    let set: BTreeSet<&PackageRef> = packages.iter().collect();
+/// The packages under their index names, each once.
+fn dedup_packages(packages: &[PackageRef]) -> Vec<PackageRef> {
+    let set: BTreeSet<PackageRef> = packages
+        .iter()
+        .map(|p| PackageRef::new(&p.ecosystem, index_name(&p.ecosystem, &p.name)))
+        .collect();
     set.into_iter().collect()
 }
 
@@ -392,10 +403,13 @@ impl Store {
     }
 
     /// The `affected` rows of these packages, looked up by SQL (batched: one statement per few
-    /// thousand packages on SQLite, one in all on PostgreSQL).
+    /// thousand packages on SQLite, one in all on PostgreSQL). Names are compared as index
+    /// names: asking for PyPI `Jinja2` or `jinja2` finds the same rows, and rows carry the
+    /// index name.
     pub async fn affected_for(&self, packages: &[PackageRef]) -> Result<Vec<AffectedRow>> {
         const OP: &str = "affected_for";
         let packages = dedup_packages(packages);
+        let packages: Vec<&PackageRef> = packages.iter().collect();
         let mut rows: Vec<AffectedSqlRow> = Vec::new();
         match &self.pool {
             super::Pool::Sqlite(pool) => {
@@ -638,6 +652,52 @@ mod tests {
             assert_eq!(store.changed_since(t(0)).await.expect("changes").len(), 4);
             let npm = store.affected_for(&[pkg("npm", "requests"), pkg("npm", "requests")]).await.expect("lookup");
             assert_eq!(npm.len(), 1, "other sources untouched, duplicates asked once");
+        }
+
+        async fn pypi_names_are_stored_and_looked_up_as_index_names(db) {
+            let store = db.store().await;
+            register(&store, "pypi").await;
+            // GHSA spells PyPI names as the project does; PyPA's PYSEC records use `jw.util`.
+            let jw_util = include_str!("../../tests/data/osv/pypi-pysec-slice.jsonl")
+                .lines()
+                .find(|l| l.contains("\"jw.util\""))
+                .expect("the jw.util record is in the slice");
+            let jw_util = Record::from_json(jw_util.as_bytes()).expect("real record");
+            let records = [
+                osv("GHSA-jinja", &[("PyPI", "Jinja2")], "2.10.1"),
+                jw_util.clone(),
+                osv("GHSA-npm", &[("npm", "JSONStream")], "1.0.0"),
+            ];
+            let out = store.replace_source("pypi", &records, None, t(100)).await.expect("replace");
+            assert_eq!(
+                out.touched,
+                vec![pkg("PyPI", "jinja2"), pkg("PyPI", "jw-util"), pkg("npm", "JSONStream")]
+            );
+            for (asked, found) in [("jinja2", true), ("Jinja2", true), ("JINJA2", true), ("jinja_2", false)] {
+                let rows = store.affected_for(&[pkg("PyPI", asked)]).await.expect("lookup");
+                let rows: Vec<(&str, &PackageRef)> =
+                    rows.iter().map(|r| (r.advisory_id.as_str(), &r.package)).collect();
+                let jinja2 = pkg("PyPI", "jinja2");
+                let expected = if found { vec![("GHSA-jinja", &jinja2)] } else { vec![] };
+                assert_eq!(rows, expected, "{asked}");
+            }
+            let rows = store
+                .affected_for(&[pkg("PyPI", "jw.util"), pkg("PyPI", "JW_Util")])
+                .await
+                .expect("lookup");
+            assert_eq!(rows.len(), 1, "both spellings are one package");
+            assert_eq!(rows[0].advisory_id, "PYSEC-2020-341");
+            // Other ecosystems compare names as written (npm names are case-sensitive).
+            assert!(store.affected_for(&[pkg("npm", "jsonstream")]).await.expect("lookup").is_empty());
+            assert_eq!(store.affected_for(&[pkg("npm", "JSONStream")]).await.expect("lookup").len(), 1);
+            // The stored record keeps the feed's spelling.
+            let stored = store.advisories_by_id(&["GHSA-jinja", "PYSEC-2020-341"]).await.expect("by id");
+            let mut names: Vec<&str> = stored
+                .iter()
+                .filter_map(|(_, r)| r.affected[0].package.as_ref().map(|p| p.name.as_str()))
+                .collect();
+            names.sort_unstable();
+            assert_eq!(names, ["Jinja2", "jw.util"]);
         }
 
         async fn batches_keep_the_last_occurrence_of_an_id(db) {
