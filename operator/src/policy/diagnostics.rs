@@ -72,7 +72,6 @@ codes! {
     MissingParam = "missing-param", Error, "A parameter the trigger requires (or that another parameter needs) is absent.";
     ParamWrongType = "param-wrong-type", Error, "A parameter value does not have the type the trigger expects.";
     BadRegex = "bad-regex", Error, "A regular expression does not compile (syntax, look-around, size limit).";
-    ParamConflict = "param-conflict", Error, "Two parameters of one rule contradict each other.";
     UnknownPolicyId = "unknown-policy-id", Error, "A mapping names a policy id the bundle does not define.";
     UnknownWhitelistId = "unknown-whitelist-id", Error, "A mapping names a whitelist id the bundle does not define.";
     BothPolicyIdAndPolicyIds = "both-policy-id-and-policy-ids", Error, "A mapping sets both policy_id and policy_ids.";

@@ -306,7 +306,12 @@ fn parse_yaml(text: &str) -> Result<Node, Diagnostic> {
     let mut budget = MAX_NODES;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
-            let mut d = Diagnostic::new(Code::SyntaxError, "", format!("invalid YAML: {}", e.info()));
+            let code = if e.info().contains("recursion limit") {
+                Code::TooLarge
+            } else {
+                Code::SyntaxError
+            };
+            let mut d = Diagnostic::new(code, "", format!("invalid YAML: {}", e.info()));
             d.line = u32::try_from(e.marker().line()).ok();
             d.column = u32::try_from(e.marker().col() + 1).ok();
             d
@@ -516,10 +521,10 @@ mod tests {
             panic!("list")
         };
         assert_eq!(scalar(&items[0]), "aé");
-        assert_eq!(items[1].pos, Pos { line: 6, column: 22 });
+        assert_eq!(items[1].pos, Pos { line: 6, column: 24 });
         assert_eq!(
             root.locate("list[1].k"),
-            Pos { line: 6, column: 28 },
+            Pos { line: 6, column: 30 },
             "locate walks keys and indexes"
         );
         assert_eq!(root.locate("list[7]"), get(&root, "list").pos, "nearest ancestor");
@@ -573,7 +578,7 @@ mod tests {
         assert_eq!(err.code, Code::TooLarge);
         let yaml = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
         let err = parse(yaml.as_bytes(), FormatHint::Yaml).expect_err("refused");
-        assert_eq!(err.code, Code::TooLarge);
+        assert_eq!(err.code, Code::TooLarge, "{err}");
     }
 
     #[test]

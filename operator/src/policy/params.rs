@@ -415,6 +415,11 @@ impl<'a> Params<'a> {
         self.value(name).is_some()
     }
 
+    /// True when the parameter was given at all (even empty or invalid).
+    pub(crate) fn given(&self, name: &str) -> bool {
+        self.slot(name).is_some_and(|s| s.raw_index.is_some())
+    }
+
     pub(crate) fn str(&self, name: &str) -> Option<&str> {
         match self.value(name) {
             Some(Value::Str(s)) => Some(s),

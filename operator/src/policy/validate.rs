@@ -628,7 +628,10 @@ mod tests {
     fn mapping_problems() {
         let mut b = minimal();
         b.mappings[0].policy_ids = Some(vec!["p".into()]);
-        assert_eq!(codes(&b), vec!["both-policy-id-and-policy-ids mappings[0]"]);
+        assert_eq!(
+            codes(&b),
+            vec!["both-policy-id-and-policy-ids mappings[0]", "unused-policy policies[0]"]
+        );
         b.mappings[0].policy_id = None;
         b.mappings[0].policy_ids = Some(vec!["p".into(), "q".into()]);
         b.mappings[0].whitelist_ids = vec!["w".into(), "x".into()];
@@ -656,10 +659,7 @@ mod tests {
         });
         b.mappings[0].registry = Some("regexp:(".into());
         b.mappings[0].repository = None;
-        assert_eq!(
-            codes(&b),
-            vec!["missing-field mappings[0].repository", "unused-policy policies[0]", "unused-whitelist whitelists[0]"]
-        );
+        assert_eq!(codes(&b), vec!["missing-field mappings[0].repository"]);
         b.mappings[0].repository = Some("*".into());
         assert_eq!(codes(&b)[0], "bad-pattern mappings[0].registry");
         b.mappings[0].registry = Some("*".into());
@@ -672,7 +672,8 @@ mod tests {
         b.version = Some("2_0".into());
         b.id = None;
         b.policies.push(b.policies[0].clone());
-        b.policies[0].rules.push(b.policies[0].rules[0].clone());
+        let rule = b.policies[0].rules[0].clone();
+        b.policies[0].rules.push(rule);
         b.policies[0].rules[1].action = Some("BLOCK".into());
         b.policies[1].version = None;
         b.whitelists[0].items[0].expires_on = Some("tomorrow".into());
@@ -690,6 +691,7 @@ mod tests {
                 "duplicate-id policies[1].id",
                 "unknown-whitelist-gate whitelists[0].items[0].gate",
                 "bad-timestamp whitelists[0].items[0].expires_on",
+                "unused-policy policies[1]",
             ]
         );
     }

@@ -185,7 +185,7 @@ pub(crate) fn validate(trigger: &'static TriggerDoc, p: &mut Params<'_>) -> Opti
             };
             let mode = p.mode("mode").map(|m| (mode_op, m));
             let skip_missing = p.bool("skip_missing").unwrap_or(true);
-            if checksum.is_none() && mode.is_none() && skip_missing {
+            if !p.given("checksum") && !p.given("mode") && skip_missing {
                 p.rule_warning(
                     Code::IneffectiveRule,
                     "attribute_match without checksum or mode and with skip_missing=true never fires",

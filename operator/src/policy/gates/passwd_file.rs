@@ -127,7 +127,7 @@ mod tests {
             fired("passwd_file", "blacklist_userids", &[("useridblacklist", "0")]),
             vec!["Blacklisted uid '0' found in image's /etc/passwd: pentry=root:x:0:0:root:/root:/bin/bash"]
         );
-        assert_eq!(fired("passwd_file", "blacklist_groupids", &[("group_ids", "1000,65534")]).len(), 2);
+        assert_eq!(fired("passwd_file", "blacklist_groupids", &[("group_ids", "1000,65534")]).len(), 4);
         assert_eq!(fired("passwd_file", "blacklist_shells", &[("shells", "/bin/bash,/bin/sh")]).len(), 2);
         assert_eq!(
             fired("passwd_file", "blacklist_full_entry", &[("entry", "root:x:0:0:root:/root:/bin/bash")]).len(),

@@ -723,7 +723,7 @@ mod tests {
             ),
             (
                 &[("package_type", "all"), ("severity_comparison", "<"), ("severity", "medium")],
-                &["PYSEC-2018-28+requests-2.19.1"],
+                &["CVE-2025-0005+base-passwd", "PYSEC-2018-28+requests-2.19.1"],
             ),
             (
                 &[("package_type", "all"), ("fix_available", "false")],
@@ -839,7 +839,12 @@ mod tests {
             fired(
                 "vulnerabilities",
                 "package",
-                &[("package_type", "non-os"), ("severity", "high"), ("cvss_v3_base_score", "7")]
+                &[
+                    ("package_type", "non-os"),
+                    ("severity_comparison", ">="),
+                    ("severity", "high"),
+                    ("cvss_v3_base_score", "7")
+                ]
             ),
             vec![
                 "HIGH Vulnerability found in non-os package type (npm) - lodash-4.17.15 (/app/node_modules/lodash/package.json) (fixed in: 4.17.21) (cvss_v3_base_score=7.4) (CVE-2022-0004 - https://nvd.nist.gov/vuln/detail/CVE-2022-0004)",
@@ -852,7 +857,7 @@ mod tests {
     fn invalid_params() {
         let cases: &[(&[(&str, &str)], &[&str])] = &[
             (&[], &["missing-param r.params"]),
-            (&[("package_type", "docker")], &["param-wrong-type r.params[0].value", "missing-param r.params"]),
+            (&[("package_type", "docker")], &["param-wrong-type r.params[0].value"]),
             (
                 &[("package_type", "all"), ("severity", "severe"), ("severity_comparison", "~")],
                 &["param-wrong-type r.params[1].value", "param-wrong-type r.params[2].value"],
@@ -921,7 +926,7 @@ mod tests {
         assert!(fired("vulnerabilities", "blacklist", &[("vulnerability_ids", "CVE-1999-0001")]).is_empty());
         assert_eq!(
             rule_errors("vulnerabilities", "blacklist", &[("vulnerability_ids", "a,,b")]),
-            vec!["param-wrong-type r.params[0].value", "missing-param r.params"]
+            vec!["param-wrong-type r.params[0].value"]
         );
     }
 
