@@ -2,9 +2,10 @@
 //!
 //! Why a tree of our own rather than deserializing straight into the bundle types: validation
 //! must report every problem at once with its line and column, and serde stops at the first
-//! error and forgets positions. JSON is read by `serde_json` (its `RawValue` slices give the
-//! byte offset of every value); YAML by `saphyr-parser`, an event parser with positions.
-//! A serde YAML crate (`serde_yaml_ng`, `serde_norway`) would resolve scalar types on the way:
+//! error and forgets positions. JSON is checked by `serde_json`, then read by a small scanner
+//! that records positions; YAML by `saphyr-parser`, an event parser with positions. A serde
+//! YAML crate (`serde_yaml_ng`, `serde_norway`) would also resolve scalar types on the way,
+//! which bundles must not have (first trap below).
 //!
 //! Traps of the formats:
 //! - YAML resolves plain scalars by schema: `mode: 0644` would become the integer 644 (or 420
@@ -19,10 +20,7 @@
 
 use super::diagnostics::{Code, Diagnostic};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use std::collections::HashMap;
-use std::fmt;
 
 /// Largest bundle accepted, in bytes.
 pub const MAX_INPUT: usize = 16 << 20;
@@ -155,8 +153,12 @@ pub(crate) fn parse(bytes: &[u8], hint: FormatHint) -> Result<Node, Diagnostic> 
 
 // ---------------------------------------------------------------- JSON
 
+/// JSON is validated by `serde_json` first (syntax errors with its positions), then read by
+/// a small scanner that only ever sees valid JSON and records where each value starts, in
+/// one pass (line and character column tracked as it goes, so minified bundles stay linear).
+/// Escaped strings are unescaped by `serde_json`.
 fn parse_json(text: &str) -> Result<Node, Diagnostic> {
-    let root: &RawValue = serde_json::from_str(text).map_err(|e| {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
         let mut d = Diagnostic::new(Code::SyntaxError, "", format!("invalid JSON: {e}"));
         if e.line() > 0 {
             d.line = u32::try_from(e.line()).ok();
@@ -167,112 +169,187 @@ fn parse_json(text: &str) -> Result<Node, Diagnostic> {
         }
         d
     })?;
-    let lines = LineIndex::new(text);
-    let mut budget = MAX_NODES;
-    json_node(root, text, &lines, 0, &mut budget)
-}
-
-/// Each level re-reads its subtree once (as `RawValue`s), so the work is the input size times
-/// the depth, which [`MAX_DEPTH`] bounds.
-fn json_node(
-    raw: &RawValue,
-    src: &str,
-    lines: &LineIndex,
-    depth: usize,
-    budget: &mut usize,
-) -> Result<Node, Diagnostic> {
-    let text = raw.get();
-    // `raw` borrows from `src`: the difference of the addresses is the byte offset.
-    let offset = (text.as_ptr() as usize).saturating_sub(src.as_ptr() as usize);
-    let pos = lines.pos(src, offset);
-    if depth > MAX_DEPTH {
-        return Err(too_deep(pos));
-    }
-    spend(budget, pos)?;
-    let bad = |e: serde_json::Error| {
-        Diagnostic::new(Code::SyntaxError, "", format!("invalid JSON: {e}"))
+    let mut scanner = JsonScanner {
+        src: text,
+        bytes: text.as_bytes(),
+        i: 0,
+        line: 1,
+        col: 1,
+        col_byte: 0,
+        budget: MAX_NODES,
     };
-    let kind = match text.as_bytes().first() {
-        Some(b'{') => {
-            let entries: RawEntries<'_> = serde_json::from_str(text).map_err(bad)?;
-            let mut out = Vec::with_capacity(entries.0.len());
-            for (key, value) in entries.0 {
-                out.push(Entry {
-                    key,
-                    value: json_node(value, src, lines, depth + 1, budget)?,
-                });
-            }
-            Kind::Map(out)
-        }
-        Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(bad)?;
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                out.push(json_node(item, src, lines, depth + 1, budget)?);
-            }
-            Kind::Seq(out)
-        }
-        Some(b'"') => Kind::Scalar(serde_json::from_str::<String>(text).map_err(bad)?),
-        _ if text == "null" => Kind::Null,
-        _ => Kind::Scalar(text.to_owned()),
-    };
-    Ok(Node { pos, kind })
+    scanner.value(0)
 }
 
-/// A JSON object's entries in order, duplicates kept.
-struct RawEntries<'a>(Vec<(String, &'a RawValue)>);
+struct JsonScanner<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    i: usize,
+    line: u32,
+    /// Column (in characters) of `col_byte`.
+    col: u32,
+    col_byte: usize,
+    budget: usize,
+}
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for RawEntries<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = RawEntries<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
-                    out.push((k, v));
-                }
-                Ok(RawEntries(out))
-            }
+impl JsonScanner<'_> {
+    fn pos(&mut self) -> Pos {
+        let upto = self.i.min(self.bytes.len());
+        if upto > self.col_byte {
+            let chars = self.bytes[self.col_byte..upto]
+                .iter()
+                .filter(|b| (**b & 0xC0) != 0x80)
+                .count();
+            self.col = self.col.saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
+            self.col_byte = upto;
         }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
-/// Byte offsets to 1-based lines and character columns.
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr_newlines(text));
-        Self { starts }
-    }
-
-    fn pos(&self, src: &str, offset: usize) -> Pos {
-        let line = self.starts.partition_point(|s| *s <= offset).max(1);
-        let start = self.starts[line - 1];
-        let column = src
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count())
-            .saturating_add(1);
         Pos {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
+            line: self.line,
+            column: self.col,
         }
+    }
+
+    fn ws(&mut self) {
+        while let Some(b) = self.bytes.get(self.i) {
+            match b {
+                b'\n' => {
+                    self.i += 1;
+                    self.line = self.line.saturating_add(1);
+                    self.col = 1;
+                    self.col_byte = self.i;
+                }
+                b' ' | b'\t' | b'\r' => self.i += 1,
+                _ => break,
+            }
+        }
+    }
+
+    fn unexpected(&mut self) -> Diagnostic {
+        let pos = self.pos();
+        syntax_at("invalid JSON", pos)
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), Diagnostic> {
+        self.ws();
+        if self.bytes.get(self.i) == Some(&byte) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    fn string(&mut self) -> Result<String, Diagnostic> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            match self.bytes.get(self.i) {
+                Some(b'\\') => {
+                    escaped = true;
+                    self.i += 2;
+                }
+                Some(b'"') => break,
+                Some(_) => self.i += 1,
+                None => return Err(self.unexpected()),
+            }
+        }
+        let end = self.i;
+        self.i += 1;
+        let raw = self.src.get(start..end).ok_or_else(|| self.unexpected())?;
+        if escaped {
+            let quoted = self.src.get(start - 1..end + 1).ok_or_else(|| self.unexpected())?;
+            serde_json::from_str::<String>(quoted).map_err(|_| self.unexpected())
+        } else {
+            Ok(raw.to_owned())
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node, Diagnostic> {
+        self.ws();
+        let pos = self.pos();
+        if depth > MAX_DEPTH {
+            return Err(too_deep(pos));
+        }
+        spend(&mut self.budget, pos)?;
+        let kind = match self.bytes.get(self.i) {
+            Some(b'{') => {
+                self.i += 1;
+                let mut entries = Vec::new();
+                self.ws();
+                if self.bytes.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        let key = self.string()?;
+                        self.expect(b':')?;
+                        let value = self.value(depth + 1)?;
+                        entries.push(Entry { key, value });
+                        self.ws();
+                        match self.bytes.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b'}') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(self.unexpected()),
+                        }
+                    }
+                }
+                Kind::Map(entries)
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.bytes.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        items.push(self.value(depth + 1)?);
+                        self.ws();
+                        match self.bytes.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b']') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(self.unexpected()),
+                        }
+                    }
+                }
+                Kind::Seq(items)
+            }
+            Some(b'"') => Kind::Scalar(self.string()?),
+            Some(_) => {
+                let start = self.i;
+                while let Some(b) = self.bytes.get(self.i) {
+                    if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                let token = self.src.get(start..self.i).ok_or_else(|| self.unexpected())?;
+                if token.is_empty() {
+                    return Err(self.unexpected());
+                }
+                if token == "null" {
+                    Kind::Null
+                } else {
+                    Kind::Scalar(token.to_owned())
+                }
+            }
+            None => return Err(self.unexpected()),
+        };
+        Ok(Node { pos, kind })
     }
 }
 
-fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'\n')
-        .map(|(i, _)| i + 1)
+fn syntax_at(message: &str, pos: Pos) -> Diagnostic {
+    let mut d = Diagnostic::new(Code::SyntaxError, "", message);
+    d.line = Some(pos.line);
+    d.column = Some(pos.column);
+    d
 }
 
 // ---------------------------------------------------------------- YAML
@@ -483,10 +560,7 @@ fn too_deep(pos: Pos) -> Diagnostic {
 }
 
 fn syntax(message: &str, pos: Pos) -> Diagnostic {
-    let mut d = Diagnostic::new(Code::SyntaxError, "", format!("invalid YAML: {message}"));
-    d.line = Some(pos.line);
-    d.column = Some(pos.column);
-    d
+    syntax_at(&format!("invalid YAML: {message}"), pos)
 }
 
 #[cfg(test)]

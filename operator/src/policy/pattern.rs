@@ -91,6 +91,9 @@ pub enum Wildcard {
     Exact(String),
     /// `*` alone: anything.
     Any,
+    /// One `*`: a prefix and a suffix (`CVE-2023-1+*`, `*+openssl`), matched without a regex:
+    /// whitelists hold thousands of these.
+    Affix { prefix: String, suffix: String },
     /// A wildcard pattern, compiled to a fully anchored regex.
     Glob { source: String, regex: Regex },
     /// `regexp:` followed by a regex, matched with `re.match` semantics.
@@ -105,8 +108,16 @@ impl Wildcard {
         if source == "*" {
             return Ok(Wildcard::Any);
         }
-        if !source.contains('*') {
-            return Ok(Wildcard::Exact(source.to_owned()));
+        match source.matches('*').count() {
+            0 => return Ok(Wildcard::Exact(source.to_owned())),
+            1 => {
+                let (prefix, suffix) = source.split_once('*').unwrap_or((source, ""));
+                return Ok(Wildcard::Affix {
+                    prefix: prefix.to_owned(),
+                    suffix: suffix.to_owned(),
+                });
+            }
+            _ => {}
         }
         let body: Vec<String> = source.split('*').map(regex::escape).collect();
         let regex = Regex::new(&format!("{}$", body.join(".*")))?;
@@ -120,6 +131,11 @@ impl Wildcard {
         match self {
             Wildcard::Exact(s) => s == text,
             Wildcard::Any => true,
+            Wildcard::Affix { prefix, suffix } => {
+                text.len() >= prefix.len() + suffix.len()
+                    && text.starts_with(prefix.as_str())
+                    && text.ends_with(suffix.as_str())
+            }
             Wildcard::Glob { regex, .. } | Wildcard::Regexp(regex) => regex.is_match(text),
         }
     }
@@ -198,6 +214,10 @@ mod tests {
             ("regexp:v1", "v1-rc", true),
             ("CVE-2023-*+openssl", "CVE-2023-0001+openssl", true),
             ("CVE-2023-*+openssl", "CVE-2023-0001+openssl-libs", false),
+            ("a*a", "a", false),
+            ("a*a", "aa", true),
+            ("*a*b*", "xxaxxbxx", true),
+            ("*a*b*", "xxbxxaxx", false),
         ];
         for (pattern, text, expected) in cases {
             let w = Wildcard::new(pattern).expect(pattern);
