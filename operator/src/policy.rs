@@ -68,9 +68,11 @@ pub fn load_bundle(bytes: &[u8], format: FormatHint) -> Result<ValidBundle, Vec<
     // A malformed element was already reported; what validation says about the empty
     // stand-in (missing id, ...) would only repeat it.
     all.extend(more.into_iter().filter(|x| {
-        !broken
-            .iter()
-            .any(|b| x.path == *b || x.path.starts_with(&format!("{b}.")) || x.path.starts_with(&format!("{b}[")))
+        !broken.iter().any(|b| {
+            x.path == *b
+                || x.path.starts_with(&format!("{b}."))
+                || x.path.starts_with(&format!("{b}["))
+        })
     }));
     for x in &mut all {
         if x.line.is_none() {
@@ -79,6 +81,8 @@ pub fn load_bundle(bytes: &[u8], format: FormatHint) -> Result<ValidBundle, Vec<
             x.column = Some(pos.column);
         }
     }
+    // In file order, as an editor would walk them (stable: same place keeps its order).
+    all.sort_by_key(|x| (x.line, x.column));
     let has_errors = all.iter().any(Diagnostic::is_error);
     match valid {
         Some(mut v) if !has_errors => {
@@ -107,10 +111,22 @@ mod tests {
     use std::time::Instant;
 
     const EXAMPLES: &[(&str, &[u8])] = &[
-        ("anchore-default.json", include_bytes!("../../examples/policies/anchore-default.json")),
-        ("cis-docker-1.13.json", include_bytes!("../../examples/policies/cis-docker-1.13.json")),
-        ("bod-19-02.json", include_bytes!("../../examples/policies/bod-19-02.json")),
-        ("alpine-null-root.json", include_bytes!("../../examples/policies/alpine-null-root.json")),
+        (
+            "anchore-default.json",
+            include_bytes!("../../examples/policies/anchore-default.json"),
+        ),
+        (
+            "cis-docker-1.13.json",
+            include_bytes!("../../examples/policies/cis-docker-1.13.json"),
+        ),
+        (
+            "bod-19-02.json",
+            include_bytes!("../../examples/policies/bod-19-02.json"),
+        ),
+        (
+            "alpine-null-root.json",
+            include_bytes!("../../examples/policies/alpine-null-root.json"),
+        ),
     ];
 
     fn load(bytes: &[u8]) -> ValidBundle {
@@ -136,7 +152,11 @@ mod tests {
             .iter()
             .map(|r| {
                 let wl = r.whitelisted.as_ref().map_or(String::new(), |w| {
-                    format!(" whitelisted by {}/{}", w.whitelist_id, w.item_id.as_deref().unwrap_or("-"))
+                    format!(
+                        " whitelisted by {}/{}",
+                        w.whitelist_id,
+                        w.item_id.as_deref().unwrap_or("-")
+                    )
                 });
                 format!("{} {}.{} {}{wl}", r.action, r.gate, r.trigger, r.trigger_id)
             })
@@ -160,7 +180,10 @@ mod tests {
             evaluate(&load(bytes), &s.input())
         };
         let v = verdict("alpine-null-root.json");
-        assert_eq!((v.final_action, v.reason), (Action::Stop, Reason::PolicyEvaluation));
+        assert_eq!(
+            (v.final_action, v.reason),
+            (Action::Stop, Reason::PolicyEvaluation)
+        );
         assert_eq!(v.rows.len(), 1);
         assert_eq!(v.rows[0].rule_id.as_deref(), Some("alpine-null-root"));
         let v = verdict("cis-docker-1.13.json");
@@ -207,7 +230,10 @@ mod tests {
 
     #[test]
     fn bod_deadlines_follow_first_detection() {
-        let (_, bytes) = EXAMPLES.iter().find(|(n, _)| *n == "bod-19-02.json").expect("example");
+        let (_, bytes) = EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == "bod-19-02.json")
+            .expect("example");
         let b = load(bytes);
         let mut s = Scenario::new();
         for t in &mut s.times {
@@ -236,31 +262,50 @@ mod tests {
         assert_eq!(b.rule_count(), 27);
         assert_eq!(b.mappings().len(), 2);
         // Every gate is used, and nothing but the expected warning is said.
-        let gates: std::collections::BTreeSet<&str> = b.policies()[0].rules.iter().map(|r| r.gate.name).collect();
+        let gates: std::collections::BTreeSet<&str> =
+            b.policies()[0].rules.iter().map(|r| r.gate.name).collect();
         assert_eq!(gates.len(), describe().len());
         assert!(b.warnings().is_empty(), "{}", render(b.warnings()));
         let s = Scenario::new();
         let v = evaluate(&b, &s.input());
-        assert_eq!(v.mapping.as_ref().and_then(|m| m.name.as_deref()), Some("internal"));
+        assert_eq!(
+            v.mapping.as_ref().and_then(|m| m.name.as_deref()),
+            Some("internal")
+        );
         insta::assert_snapshot!(rows(&v).join("\n"));
-        assert_eq!((v.final_action, v.reason), (Action::Stop, Reason::PolicyEvaluation));
+        assert_eq!(
+            (v.final_action, v.reason),
+            (Action::Stop, Reason::PolicyEvaluation)
+        );
     }
 
     #[test]
     fn diagnostics_of_a_broken_bundle() {
-        let diags = load_bundle(include_bytes!("policy/testdata/many-errors.json"), FormatHint::Json)
-            .expect_err("invalid");
+        let diags = load_bundle(
+            include_bytes!("policy/testdata/many-errors.json"),
+            FormatHint::Json,
+        )
+        .expect_err("invalid");
         insta::assert_snapshot!(render(&diags));
     }
 
     #[test]
     fn yaml_and_json_are_the_same_bundle() {
         let json = load(EXAMPLES[0].1);
-        let yaml = load_bundle(include_bytes!("policy/testdata/bundle.yaml"), FormatHint::Yaml).expect("yaml loads");
+        let yaml = load_bundle(
+            include_bytes!("policy/testdata/bundle.yaml"),
+            FormatHint::Yaml,
+        )
+        .expect("yaml loads");
         assert_eq!(json.raw(), yaml.raw());
         assert_eq!(json.digest(), yaml.digest());
-        let diags = load_bundle(b"id: x\nversion: 1_0\npolicies: {}\n", FormatHint::Auto).expect_err("bad");
-        assert_eq!(render(&diags), "error[wrong-type] policies (3:11): expected a list, found an object\nwarning[no-mappings] mappings (1:1): the bundle has no mappings: every image gets the no-mapping action (GO)\n");
+        let diags =
+            load_bundle(b"id: x\nversion: 1_0\npolicies: {}\n", FormatHint::Auto).expect_err("bad");
+        assert_eq!(
+            render(&diags),
+            "warning[no-mappings] mappings (1:1): the bundle has no mappings: every image gets the no-mapping action (GO)\n\
+             error[wrong-type] policies (3:11): expected a list, found an object\n"
+        );
     }
 
     const BASE: &str = r#"
@@ -306,8 +351,18 @@ whitelists:
                 "WARN dockerfile.effective_user 3a509b32e57ea35601b45c2781006b91",
             ]
         );
-        assert_eq!((v.final_action, v.reason, v.policy_action), (Action::Stop, Reason::PolicyEvaluation, Action::Stop));
-        assert_eq!((v.count(Action::Stop), v.count(Action::Warn), v.whitelisted_count()), (1, 1, 3));
+        assert_eq!(
+            (v.final_action, v.reason, v.policy_action),
+            (Action::Stop, Reason::PolicyEvaluation, Action::Stop)
+        );
+        assert_eq!(
+            (
+                v.count(Action::Stop),
+                v.count(Action::Warn),
+                v.whitelisted_count()
+            ),
+            (1, 1, 3)
+        );
         assert_eq!(v.rows[1].effective_action(), Action::Go);
         assert_eq!(v.rows[0].params.len(), 3);
         assert_eq!(v.rows[0].image_digest, s.image.digest);
@@ -320,19 +375,34 @@ whitelists:
             "{BASE}      - {{id: crit, gate: vulnerabilities, trigger_id: 'CVE-2024-0001+base-passwd'}}\n{all}"
         ));
         let v = evaluate(&b, &s2.input());
-        assert_eq!((v.final_action, v.reason), (Action::Warn, Reason::PolicyEvaluation));
+        assert_eq!(
+            (v.final_action, v.reason),
+            (Action::Warn, Reason::PolicyEvaluation)
+        );
 
         // A blacklisted image stops whatever the rows say; a whitelisted one goes.
         let tail = format!(
             "{all}blacklisted_images:\n  - {{name: bad, registry: registry.example.com, repository: team/app, image: {{type: tag, value: '1.*'}}}}\nwhitelisted_images:\n  - {{registry: '*', repository: '*', image: {{type: tag, value: '*'}}}}\n"
         );
         let v = evaluate(&bundle_with(&tail), &s.input());
-        assert_eq!((v.final_action, v.reason), (Action::Stop, Reason::Blacklisted));
-        assert_eq!(v.blacklisted_image.as_ref().and_then(|m| m.name.as_deref()), Some("bad"));
+        assert_eq!(
+            (v.final_action, v.reason),
+            (Action::Stop, Reason::Blacklisted)
+        );
+        assert_eq!(
+            v.blacklisted_image.as_ref().and_then(|m| m.name.as_deref()),
+            Some("bad")
+        );
         assert!(!v.rows.is_empty(), "rows are still reported");
-        let tail = format!("{all}whitelisted_images:\n  - {{registry: '*', repository: 'team/*', image: {{type: digest, value: '{}'}}}}\n", s.image.digest);
+        let tail = format!(
+            "{all}whitelisted_images:\n  - {{registry: '*', repository: 'team/*', image: {{type: digest, value: '{}'}}}}\n",
+            s.image.digest
+        );
         let v = evaluate(&bundle_with(&tail), &s.input());
-        assert_eq!((v.final_action, v.reason, v.policy_action), (Action::Go, Reason::Whitelisted, Action::Stop));
+        assert_eq!(
+            (v.final_action, v.reason, v.policy_action),
+            (Action::Go, Reason::Whitelisted, Action::Stop)
+        );
     }
 
     #[test]
@@ -340,17 +410,32 @@ whitelists:
         let s = Scenario::new();
         let tail = "mappings:\n  - {name: other, registry: docker.io, repository: '*', image: {type: tag, value: '*'}, policy_id: p}\n  - {name: team, registry: registry.example.com, repository: 'team/*', image: {type: tag, value: '1.4.*'}, policy_id: q}\n  - {name: all, registry: '*', repository: '*', image: {type: tag, value: '*'}, policy_id: p}\n";
         let v = evaluate(&bundle_with(tail), &s.input());
-        assert_eq!(v.mapping.as_ref().map(|m| (m.index, m.name.as_deref())), Some((1, Some("team"))));
+        assert_eq!(
+            v.mapping.as_ref().map(|m| (m.index, m.name.as_deref())),
+            Some((1, Some("team")))
+        );
         let r = rows(&v);
         assert_eq!(r.len(), 1);
         assert!(r[0].starts_with("GO always.always "), "{r:?}");
-        assert_eq!((v.final_action, v.reason), (Action::Go, Reason::PolicyEvaluation));
+        assert_eq!(
+            (v.final_action, v.reason),
+            (Action::Go, Reason::PolicyEvaluation)
+        );
         // No mapping: GO by default, or the bundle's no_mapping_action.
         let none = "mappings:\n  - {registry: quay.io, repository: '*', image: {type: tag, value: '*'}, policy_id: p}\n";
         let v = evaluate(&bundle_with(none), &s.input());
-        assert_eq!((v.final_action, v.reason, v.rows.len()), (Action::Go, Reason::NoMapping, 0));
-        let v = evaluate(&bundle_with(&format!("{none}no_mapping_action: STOP\n")), &s.input());
-        assert_eq!((v.final_action, v.reason), (Action::Stop, Reason::NoMapping));
+        assert_eq!(
+            (v.final_action, v.reason, v.rows.len()),
+            (Action::Go, Reason::NoMapping, 0)
+        );
+        let v = evaluate(
+            &bundle_with(&format!("{none}no_mapping_action: STOP\n")),
+            &s.input(),
+        );
+        assert_eq!(
+            (v.final_action, v.reason),
+            (Action::Stop, Reason::NoMapping)
+        );
     }
 
     #[test]
@@ -367,7 +452,11 @@ whitelists:
         };
         assert_eq!(whitelisted(&s), vec!["high-1", "later", "later"]);
         s.now = days_ago(2);
-        assert_eq!(whitelisted(&s), vec!["expired", "high-1", "later", "later"], "before expiry");
+        assert_eq!(
+            whitelisted(&s),
+            vec!["expired", "high-1", "later", "later"],
+            "before expiry"
+        );
         s.now = days_ago(-2);
         assert_eq!(whitelisted(&s), vec!["high-1"], "after expiry");
     }
@@ -382,11 +471,17 @@ whitelists:
         s2.now = days_ago(-30);
         s2.feed_sync = Some(days_ago(-29));
         let c = evaluate(&b, &s2.input());
-        let ids = |v: &Verdict| v.rows.iter().map(|r| r.trigger_id.clone()).collect::<Vec<_>>();
+        let ids = |v: &Verdict| {
+            v.rows
+                .iter()
+                .map(|r| r.trigger_id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&a), ids(&c));
     }
 
     #[test]
+    #[allow(clippy::print_stderr)] // the measured time, for whoever reads the test output
     fn catastrophic_regex_over_a_long_path_stays_linear() {
         let mut s = Scenario::new();
         let mut f = s.analysis.files[0].clone();
@@ -406,19 +501,71 @@ whitelists:
     /// A bundle of `n` rules over every gate, with `n` whitelist items.
     fn big_bundle(n: usize) -> String {
         let templates: &[(&str, &str, &str)] = &[
-            ("vulnerabilities", "package", r#"[{"name":"package_type","value":"all"},{"name":"severity","value":"low"},{"name":"max_days_since_creation","value":"DAYS"}]"#),
-            ("vulnerabilities", "count", r#"[{"name":"max_count","value":"DAYS"},{"name":"severity","value":"medium"}]"#),
-            ("dockerfile", "instruction", r#"[{"name":"instruction","value":"RUN"},{"name":"check","value":"like"},{"name":"value","value":".*install.*pkgDAYS"}]"#),
-            ("dockerfile", "exposed_ports", r#"[{"name":"ports","value":"DAYS"},{"name":"type","value":"blacklist"}]"#),
-            ("files", "name_match", r#"[{"name":"regex","value":"/usr/.*/fileDAYS$"}]"#),
-            ("files", "attribute_match", r#"[{"name":"filename","value":"/etc/passwd"},{"name":"mode","value":"0644"}]"#),
-            ("secret_scans", "content_regex_checks", r#"[{"name":"content_regex_name","value":"PATTERNDAYS"}]"#),
-            ("packages", "required_package", r#"[{"name":"name","value":"base-passwd"},{"name":"version","value":"3.DAYS"},{"name":"version_match_type","value":"minimum"}]"#),
-            ("packages", "verify", r#"[{"name":"only_directories","value":"/usr/share/base-passwd"}]"#),
-            ("licenses", "blacklist_partial_match", r#"[{"name":"licenses","value":"LICDAYS"}]"#),
-            ("metadata", "attribute", r#"[{"name":"attribute","value":"size"},{"name":"check","value":">"},{"name":"value","value":"DAYSkb"}]"#),
-            ("passwd_file", "blacklist_userids", r#"[{"name":"user_ids","value":"DAYS"}]"#),
-            ("retrieved_files", "content_regex", r#"[{"name":"path","value":"/app/settings.conf"},{"name":"regex","value":"LineDAYS"},{"name":"check","value":"no_match"}]"#),
+            (
+                "vulnerabilities",
+                "package",
+                r#"[{"name":"package_type","value":"all"},{"name":"severity","value":"low"},{"name":"max_days_since_creation","value":"DAYS"}]"#,
+            ),
+            (
+                "vulnerabilities",
+                "count",
+                r#"[{"name":"max_count","value":"DAYS"},{"name":"severity","value":"medium"}]"#,
+            ),
+            (
+                "dockerfile",
+                "instruction",
+                r#"[{"name":"instruction","value":"RUN"},{"name":"check","value":"like"},{"name":"value","value":".*install.*pkgDAYS"}]"#,
+            ),
+            (
+                "dockerfile",
+                "exposed_ports",
+                r#"[{"name":"ports","value":"DAYS"},{"name":"type","value":"blacklist"}]"#,
+            ),
+            (
+                "files",
+                "name_match",
+                r#"[{"name":"regex","value":"/usr/.*/fileDAYS$"}]"#,
+            ),
+            (
+                "files",
+                "attribute_match",
+                r#"[{"name":"filename","value":"/etc/passwd"},{"name":"mode","value":"0644"}]"#,
+            ),
+            (
+                "secret_scans",
+                "content_regex_checks",
+                r#"[{"name":"content_regex_name","value":"PATTERNDAYS"}]"#,
+            ),
+            (
+                "packages",
+                "required_package",
+                r#"[{"name":"name","value":"base-passwd"},{"name":"version","value":"3.DAYS"},{"name":"version_match_type","value":"minimum"}]"#,
+            ),
+            (
+                "packages",
+                "verify",
+                r#"[{"name":"only_directories","value":"/usr/share/base-passwd"}]"#,
+            ),
+            (
+                "licenses",
+                "blacklist_partial_match",
+                r#"[{"name":"licenses","value":"LICDAYS"}]"#,
+            ),
+            (
+                "metadata",
+                "attribute",
+                r#"[{"name":"attribute","value":"size"},{"name":"check","value":">"},{"name":"value","value":"DAYSkb"}]"#,
+            ),
+            (
+                "passwd_file",
+                "blacklist_userids",
+                r#"[{"name":"user_ids","value":"DAYS"}]"#,
+            ),
+            (
+                "retrieved_files",
+                "content_regex",
+                r#"[{"name":"path","value":"/app/settings.conf"},{"name":"regex","value":"LineDAYS"},{"name":"check","value":"no_match"}]"#,
+            ),
             ("always", "always", "[]"),
         ];
         let mut rules = Vec::with_capacity(n);
@@ -432,7 +579,11 @@ whitelists:
         }
         let items: Vec<String> = (0..n)
             .map(|i| {
-                let trigger = if i % 10 == 0 { format!("CVE-2020-{i}+*") } else { format!("CVE-2020-{i}+pkg") };
+                let trigger = if i % 10 == 0 {
+                    format!("CVE-2020-{i}+*")
+                } else {
+                    format!("CVE-2020-{i}+pkg")
+                };
                 format!(r#"{{"id":"i{i}","gate":"vulnerabilities","trigger_id":"{trigger}"}}"#)
             })
             .collect();
@@ -446,6 +597,7 @@ whitelists:
     }
 
     #[test]
+    #[allow(clippy::print_stderr)] // the measured times, for whoever reads the test output
     fn five_thousand_rules_validate_and_evaluate() {
         let text = big_bundle(5_000);
         let start = Instant::now();
@@ -456,7 +608,10 @@ whitelists:
         let start = Instant::now();
         let v = evaluate(&b, &s.input());
         let evaluated = start.elapsed();
-        eprintln!("5000 rules: load {loaded:?}, evaluate {evaluated:?}, {} rows", v.rows.len());
+        eprintln!(
+            "5000 rules: load {loaded:?}, evaluate {evaluated:?}, {} rows",
+            v.rows.len()
+        );
         assert!(v.rows.len() > 1_000);
         assert_eq!(v.final_action, Action::Stop);
     }

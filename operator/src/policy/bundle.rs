@@ -233,7 +233,10 @@ impl Reader<'_> {
                 self.d.push(
                     Code::DuplicateKey,
                     &field_path,
-                    format!("key {} appears more than once; the last one is used", quote(&e.key)),
+                    format!(
+                        "key {} appears more than once; the last one is used",
+                        quote(&e.key)
+                    ),
                 );
             } else {
                 seen.push(key.clone());
@@ -482,10 +485,19 @@ mod tests {
         assert!(broken.is_empty());
         assert_eq!(b.no_mapping_action.as_deref(), Some("STOP"));
         assert_eq!(b.policies[0].rules[0].params[0].value, "3");
-        assert_eq!(b.whitelists[0].items[0].expires_on.as_deref(), Some("2030-01-01"));
-        assert_eq!(b.mappings[0].policy_ids.as_deref(), Some(&["p".to_owned()][..]));
         assert_eq!(
-            b.whitelisted_images[0].image.as_ref().and_then(|i| i.kind.as_deref()),
+            b.whitelists[0].items[0].expires_on.as_deref(),
+            Some("2030-01-01")
+        );
+        assert_eq!(
+            b.mappings[0].policy_ids.as_deref(),
+            Some(&["p".to_owned()][..])
+        );
+        assert_eq!(
+            b.whitelisted_images[0]
+                .image
+                .as_ref()
+                .and_then(|i| i.kind.as_deref()),
             Some("digest")
         );
         // Round trip through serde: the derived model reads what it writes.

@@ -207,7 +207,10 @@ pub(crate) fn quote(s: &str) -> String {
 }
 
 /// The closest candidate to `word` by edit distance, when it is close enough to be a typo.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     let word = word.to_ascii_lowercase();
     let best = candidates
         .into_iter()
@@ -286,7 +289,10 @@ mod tests {
             did_you_mean("vulnerabilties", gates),
             "; did you mean \"vulnerabilities\"?"
         );
-        assert_eq!(did_you_mean("Dockerfle", gates), "; did you mean \"dockerfile\"?");
+        assert_eq!(
+            did_you_mean("Dockerfle", gates),
+            "; did you mean \"dockerfile\"?"
+        );
         assert_eq!(did_you_mean("zzz", gates), "");
     }
 

@@ -105,17 +105,15 @@ enum Segment<'a> {
 }
 
 fn path_segments(path: &str) -> impl Iterator<Item = Segment<'_>> {
-    path.split('.')
-        .filter(|s| !s.is_empty())
-        .flat_map(|part| {
-            let (key, rest) = part.split_once('[').unwrap_or((part, ""));
-            let key = (!key.is_empty()).then_some(Segment::Key(key));
-            let indexes = rest
-                .split('[')
-                .filter_map(|i| i.trim_end_matches(']').parse().ok())
-                .map(Segment::Index);
-            key.into_iter().chain(indexes)
-        })
+    path.split('.').filter(|s| !s.is_empty()).flat_map(|part| {
+        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
+        let key = (!key.is_empty()).then_some(Segment::Key(key));
+        let indexes = rest
+            .split('[')
+            .filter_map(|i| i.trim_end_matches(']').parse().ok())
+            .map(Segment::Index);
+        key.into_iter().chain(indexes)
+    })
 }
 
 /// Parses a bundle document. An error is one diagnostic: nothing else can be said about a
@@ -200,7 +198,9 @@ impl JsonScanner<'_> {
                 .iter()
                 .filter(|b| (**b & 0xC0) != 0x80)
                 .count();
-            self.col = self.col.saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
+            self.col = self
+                .col
+                .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
             self.col_byte = upto;
         }
         Pos {
@@ -258,7 +258,10 @@ impl JsonScanner<'_> {
         self.i += 1;
         let raw = self.src.get(start..end).ok_or_else(|| self.unexpected())?;
         if escaped {
-            let quoted = self.src.get(start - 1..end + 1).ok_or_else(|| self.unexpected())?;
+            let quoted = self
+                .src
+                .get(start - 1..end + 1)
+                .ok_or_else(|| self.unexpected())?;
             serde_json::from_str::<String>(quoted).map_err(|_| self.unexpected())
         } else {
             Ok(raw.to_owned())
@@ -329,7 +332,10 @@ impl JsonScanner<'_> {
                     }
                     self.i += 1;
                 }
-                let token = self.src.get(start..self.i).ok_or_else(|| self.unexpected())?;
+                let token = self
+                    .src
+                    .get(start..self.i)
+                    .ok_or_else(|| self.unexpected())?;
                 if token.is_empty() {
                     return Err(self.unexpected());
                 }
@@ -595,13 +601,26 @@ mod tests {
             panic!("list")
         };
         assert_eq!(scalar(&items[0]), "aé");
-        assert_eq!(items[1].pos, Pos { line: 6, column: 24 });
+        assert_eq!(
+            items[1].pos,
+            Pos {
+                line: 6,
+                column: 24
+            }
+        );
         assert_eq!(
             root.locate("list[1].k"),
-            Pos { line: 6, column: 30 },
+            Pos {
+                line: 6,
+                column: 30
+            },
             "locate walks keys and indexes"
         );
-        assert_eq!(root.locate("list[7]"), get(&root, "list").pos, "nearest ancestor");
+        assert_eq!(
+            root.locate("list[7]"),
+            get(&root, "list").pos,
+            "nearest ancestor"
+        );
     }
 
     #[test]
@@ -638,7 +657,7 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let prev = format!("*a{}", i - 1);
-            let items = vec![prev.as_str(); 10].join(", ");
+            let items = [prev.as_str(); 10].join(", ");
             text.push_str(&format!("a{i}: &a{i} [{items}]\n"));
         }
         let err = parse(text.as_bytes(), FormatHint::Yaml).expect_err("refused");

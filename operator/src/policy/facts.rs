@@ -159,8 +159,8 @@ impl<'a> Facts<'a> {
                 let mut map = HashMap::new();
                 for f in &self.input.analysis.retrieved_files {
                     // An undecodable file is treated as not retrieved.
-                    let Ok(bytes) = base64::engine::general_purpose::STANDARD
-                        .decode(f.content_base64.trim())
+                    let Ok(bytes) =
+                        base64::engine::general_purpose::STANDARD.decode(f.content_base64.trim())
                     else {
                         continue;
                     };
@@ -234,9 +234,19 @@ mod tests {
 
     #[test]
     fn passwd_entries() {
-        let e = parse_passwd("root:x:0:0:root:/root:/bin/bash\n\n# c\nbroken:x:1\nftp:x:14:50:FTP User:/var/ftp:/sbin/nologin\n");
+        let e = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\n\n# c\nbroken:x:1\nftp:x:14:50:FTP User:/var/ftp:/sbin/nologin\n",
+        );
         assert_eq!(e.len(), 2);
-        assert_eq!((e[1].name.as_str(), e[1].uid.as_str(), e[1].gid.as_str(), e[1].shell.as_str()), ("ftp", "14", "50", "/sbin/nologin"));
+        assert_eq!(
+            (
+                e[1].name.as_str(),
+                e[1].uid.as_str(),
+                e[1].gid.as_str(),
+                e[1].shell.as_str()
+            ),
+            ("ftp", "14", "50", "/sbin/nologin")
+        );
         assert_eq!(e[0].line, "root:x:0:0:root:/root:/bin/bash");
     }
 }

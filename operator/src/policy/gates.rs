@@ -56,7 +56,9 @@ pub const GATES: &[GateDoc] = &[
 ];
 
 pub(crate) fn gate_doc(name: &str) -> Option<&'static GateDoc> {
-    GATES.iter().find(|g| g.name.eq_ignore_ascii_case(name.trim()))
+    GATES
+        .iter()
+        .find(|g| g.name.eq_ignore_ascii_case(name.trim()))
 }
 
 /// A validated trigger with typed parameters.
@@ -163,7 +165,9 @@ pub(crate) fn validate(
         );
     }
     let check = match gate_doc.name {
-        "vulnerabilities" => vulnerabilities::validate(trigger_doc, &mut p).map(Check::Vulnerabilities),
+        "vulnerabilities" => {
+            vulnerabilities::validate(trigger_doc, &mut p).map(Check::Vulnerabilities)
+        }
         "dockerfile" => dockerfile::validate(trigger_doc, &mut p).map(Check::Dockerfile),
         "files" => files::validate(trigger_doc, &mut p).map(Check::Files),
         "secret_scans" => secret_scans::validate(trigger_doc, &mut p).map(Check::SecretScans),
@@ -171,7 +175,9 @@ pub(crate) fn validate(
         "licenses" => licenses::validate(trigger_doc, &mut p).map(Check::Licenses),
         "metadata" => metadata::validate(trigger_doc, &mut p).map(Check::Metadata),
         "passwd_file" => passwd_file::validate(trigger_doc, &mut p).map(Check::PasswdFile),
-        "retrieved_files" => retrieved_files::validate(trigger_doc, &mut p).map(Check::RetrievedFiles),
+        "retrieved_files" => {
+            retrieved_files::validate(trigger_doc, &mut p).map(Check::RetrievedFiles)
+        }
         "npms" => npms::validate(trigger_doc, &mut p).map(Check::Npms),
         "ruby_gems" => ruby_gems::validate(trigger_doc, &mut p).map(Check::RubyGems),
         "malware" => malware::validate(trigger_doc, &mut p).map(Check::Malware),
@@ -284,10 +290,19 @@ const EOL_GATES: &[EolGate] = &[
             ("vulnlow", "vulnerabilities.package with severity=low"),
             ("vulnmedium", "vulnerabilities.package with severity=medium"),
             ("vulnhigh", "vulnerabilities.package with severity=high"),
-            ("vulncritical", "vulnerabilities.package with severity=critical"),
-            ("vulnunknown", "vulnerabilities.package with severity=unknown"),
+            (
+                "vulncritical",
+                "vulnerabilities.package with severity=critical",
+            ),
+            (
+                "vulnunknown",
+                "vulnerabilities.package with severity=unknown",
+            ),
             ("feedoutofdate", "vulnerabilities.stale_feed_data"),
-            ("unsupporteddistro", "vulnerabilities.vulnerability_data_unavailable"),
+            (
+                "unsupporteddistro",
+                "vulnerabilities.vulnerability_data_unavailable",
+            ),
         ],
     },
     EolGate {
@@ -302,7 +317,10 @@ const EOL_GATES: &[EolGate] = &[
             ("notag", "dockerfile.instruction"),
             ("sudo", "dockerfile.instruction"),
             ("volumepresent", "dockerfile.instruction"),
-            ("nohealthcheck", "dockerfile.instruction with check=not_exists"),
+            (
+                "nohealthcheck",
+                "dockerfile.instruction with check=not_exists",
+            ),
             ("nodockerfile", "dockerfile.no_dockerfile_provided"),
         ],
     },
@@ -457,12 +475,22 @@ mod tests {
                     for a in p.aliases {
                         assert!(names.insert(a), "{}.{} alias {a}", g.name, t.name);
                     }
-                    assert!(!p.description.is_empty(), "{}.{}.{}", g.name, t.name, p.name);
+                    assert!(
+                        !p.description.is_empty(),
+                        "{}.{}.{}",
+                        g.name,
+                        t.name,
+                        p.name
+                    );
                 }
             }
         }
         for eol in EOL_GATES {
-            assert!(gate_doc(eol.name).is_none(), "{} is both active and EOL", eol.name);
+            assert!(
+                gate_doc(eol.name).is_none(),
+                "{} is both active and EOL",
+                eol.name
+            );
             if let Some(s) = eol.successor {
                 assert!(gate_doc(s).is_some(), "{} successor {s}", eol.name);
             }

@@ -189,19 +189,66 @@ mod tests {
     #[test]
     fn parses_references_like_docker() {
         let cases: &[(&str, &str, &str, Option<&str>, &str)] = &[
-            ("alpine", "docker.io", "library/alpine", Some("latest"), "sha256:d"),
-            ("alpine:3.20", "docker.io", "library/alpine", Some("3.20"), "sha256:d"),
-            ("dockerhub/alpine:3", "docker.io", "library/alpine", Some("3"), "sha256:d"),
-            ("index.docker.io/grafana/grafana", "docker.io", "grafana/grafana", Some("latest"), "sha256:d"),
-            ("registry:5000/team/app:1.2", "registry:5000", "team/app", Some("1.2"), "sha256:d"),
-            ("Quay.IO/org/app", "quay.io", "org/app", Some("latest"), "sha256:d"),
-            ("localhost/app@sha256:ab", "localhost", "app", None, "sha256:ab"),
+            (
+                "alpine",
+                "docker.io",
+                "library/alpine",
+                Some("latest"),
+                "sha256:d",
+            ),
+            (
+                "alpine:3.20",
+                "docker.io",
+                "library/alpine",
+                Some("3.20"),
+                "sha256:d",
+            ),
+            (
+                "dockerhub/alpine:3",
+                "docker.io",
+                "library/alpine",
+                Some("3"),
+                "sha256:d",
+            ),
+            (
+                "index.docker.io/grafana/grafana",
+                "docker.io",
+                "grafana/grafana",
+                Some("latest"),
+                "sha256:d",
+            ),
+            (
+                "registry:5000/team/app:1.2",
+                "registry:5000",
+                "team/app",
+                Some("1.2"),
+                "sha256:d",
+            ),
+            (
+                "Quay.IO/org/app",
+                "quay.io",
+                "org/app",
+                Some("latest"),
+                "sha256:d",
+            ),
+            (
+                "localhost/app@sha256:ab",
+                "localhost",
+                "app",
+                None,
+                "sha256:ab",
+            ),
             ("team/app:1", "docker.io", "team/app", Some("1"), "sha256:d"),
         ];
         for (reference, registry, repository, tag, digest) in cases {
             let r = ImageRef::parse(reference, "sha256:d");
             assert_eq!(
-                (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref(), r.digest.as_str()),
+                (
+                    r.registry.as_str(),
+                    r.repository.as_str(),
+                    r.tag.as_deref(),
+                    r.digest.as_str()
+                ),
                 (*registry, *repository, *tag, *digest),
                 "{reference}"
             );

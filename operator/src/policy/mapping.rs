@@ -43,9 +43,9 @@ impl ImageSelector {
         } else {
             Wildcard::new(&normalize_registry(registry))
         }
-        .map_err(|e| SelectorError::Registry(e))?;
-        let repository = Wildcard::new(repository.trim_matches('/'))
-            .map_err(|e| SelectorError::Repository(e))?;
+        .map_err(SelectorError::Registry)?;
+        let repository =
+            Wildcard::new(repository.trim_matches('/')).map_err(SelectorError::Repository)?;
         let value = value.trim();
         let image = match kind.trim().to_ascii_lowercase().as_str() {
             _ if value.is_empty() => return Err(SelectorError::EmptyValue),
@@ -69,7 +69,10 @@ impl ImageSelector {
         if !self.registry.is_match(&image.registry) {
             return false;
         }
-        if !image.repository_names().any(|r| self.repository.is_match(r)) {
+        if !image
+            .repository_names()
+            .any(|r| self.repository.is_match(r))
+        {
             return false;
         }
         match &self.image {
@@ -111,11 +114,24 @@ mod tests {
         let cases: &[(ImageSelector, &ImageRef, bool)] = &[
             (sel("*", "*", "tag", "*"), &alpine, true),
             (sel("docker.io", "alpine", "tag", "3.*"), &alpine, true),
-            (sel("index.docker.io", "library/alpine", "tag", "3.20"), &alpine, true),
+            (
+                sel("index.docker.io", "library/alpine", "tag", "3.20"),
+                &alpine,
+                true,
+            ),
             (sel("docker.io", "alpine", "tag", "latest"), &alpine, false),
             (sel("docker.io", "library/*", "tag", "*"), &alpine, true),
             (sel("quay.io", "*", "tag", "*"), &alpine, false),
-            (sel("registry.example.com:5000", "team/*", "tag", "regexp:v[0-9]+\\."), &app, true),
+            (
+                sel(
+                    "registry.example.com:5000",
+                    "team/*",
+                    "tag",
+                    "regexp:v[0-9]+\\.",
+                ),
+                &app,
+                true,
+            ),
             (sel("regexp:.*example\\.com.*", "*", "tag", "*"), &app, true),
             (sel("*", "team/app", "digest", "sha256:DEF"), &app, true),
             (sel("*", "team/app", "digest", "def"), &app, true),

@@ -402,7 +402,11 @@ impl<'a> Params<'a> {
 
     fn slot(&self, name: &str) -> Option<&Slot> {
         let at = self.trigger.params.iter().position(|p| p.name == name);
-        debug_assert!(at.is_some(), "{} has no parameter {name}", self.trigger.name);
+        debug_assert!(
+            at.is_some(),
+            "{} has no parameter {name}",
+            self.trigger.name
+        );
         at.map(|i| &self.slots[i])
     }
 
@@ -537,7 +541,12 @@ mod tests {
             ParamDoc::new("flag", ParamKind::Boolean, "true", "a flag"),
             ParamDoc::new("count", ParamKind::Integer, "3", "a count"),
             ParamDoc::new("score", ParamKind::Float, "5.0", "a score"),
-            ParamDoc::new("kind", ParamKind::Enum(&["whitelist", "blacklist"]), "whitelist", "a kind"),
+            ParamDoc::new(
+                "kind",
+                ParamKind::Enum(&["whitelist", "blacklist"]),
+                "whitelist",
+                "a kind",
+            ),
             ParamDoc::new("items", ParamKind::StringList, "a,b", "items"),
             ParamDoc::new("ids", ParamKind::IntegerList, "0,1", "ids").aliases(&["idlist"]),
             ParamDoc::new("ports", ParamKind::PortList, "22,80-90", "ports"),
@@ -583,11 +592,19 @@ mod tests {
         assert_eq!(params.int("count"), Some(7));
         assert_eq!(params.float("score"), Some(5.5));
         assert_eq!(params.word("kind"), Some("blacklist"));
-        assert_eq!(params.list("items"), Some(&["a".to_owned(), "b".to_owned()][..]));
+        assert_eq!(
+            params.list("items"),
+            Some(&["a".to_owned(), "b".to_owned()][..])
+        );
         assert_eq!(params.ints("ids"), Some(&[0, 1][..]));
         assert_eq!(
             params.ports("ports"),
-            Some(&[PortRange { lo: 22, hi: 22 }, PortRange { lo: 8000, hi: 8100 }][..])
+            Some(
+                &[
+                    PortRange { lo: 22, hi: 22 },
+                    PortRange { lo: 8000, hi: 8100 }
+                ][..]
+            )
         );
         assert!(params.regex("re").is_some_and(|r| r.is_match("aaa")));
         assert_eq!(params.mode("mode"), Some(0o4755));

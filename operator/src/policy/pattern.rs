@@ -78,7 +78,9 @@ fn compact_error(e: &regex::Error) -> String {
                 .lines()
                 .rev()
                 .find(|l| l.trim_start().starts_with("error:"))
-                .map_or(text.as_str(), |l| l.trim_start().trim_start_matches("error:").trim());
+                .map_or(text.as_str(), |l| {
+                    l.trim_start().trim_start_matches("error:").trim()
+                });
             reason.to_owned()
         }
     }
@@ -158,9 +160,15 @@ mod tests {
     fn regex_is_anchored_at_the_start_only() {
         let r = Regex::new(r".*\.pem").expect("compiles");
         assert!(r.is_match("/etc/ssl/a.pem"));
-        assert!(r.is_match("/etc/ssl/a.pem.bak"), "re.match: not anchored at the end");
+        assert!(
+            r.is_match("/etc/ssl/a.pem.bak"),
+            "re.match: not anchored at the end"
+        );
         let r = Regex::new("etc").expect("compiles");
-        assert!(!r.is_match("/etc/passwd"), "re.match: anchored at the start");
+        assert!(
+            !r.is_match("/etc/passwd"),
+            "re.match: anchored at the start"
+        );
         let r = Regex::new("a|b").expect("compiles");
         assert!(r.is_match("b"), "alternation stays inside the anchor group");
         assert!(!r.is_match("cb"));
@@ -172,7 +180,10 @@ mod tests {
     fn bad_regexes_say_why_in_one_line() {
         let cases = [
             ("*\\.pem", "repetition operator missing expression"),
-            ("(?=x)", "look-around, including look-ahead and look-behind, is not supported"),
+            (
+                "(?=x)",
+                "look-around, including look-ahead and look-behind, is not supported",
+            ),
             ("(a", "unclosed group"),
             (r"(\w{100}){100}", "size limit"),
         ];
@@ -186,12 +197,13 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::print_stderr)] // the measured time, for whoever reads the test output
     fn catastrophic_pattern_stays_linear() {
         let r = Regex::new("(a+)+$").expect("compiles");
         let input = format!("{}!", "a".repeat(200_000));
         let start = Instant::now();
         assert!(!r.is_match(&input));
-        let ok = format!("{}", "a".repeat(200_000));
+        let ok = "a".repeat(200_000);
         assert!(r.is_match(&ok));
         // Linear: 200k characters take milliseconds; a backtracking engine takes forever.
         eprintln!("(a+)+$ over 200k chars twice: {:?}", start.elapsed());

@@ -74,6 +74,9 @@ impl Scenario {
     }
 }
 
+/// Table rows of rule tests: params, then what is expected.
+pub(crate) type Cases<'a> = &'a [(&'a [(&'a str, &'a str)], &'a [&'a str])];
+
 fn raw(params: &[(&str, &str)]) -> Vec<RawParam> {
     params
         .iter()
@@ -85,7 +88,11 @@ fn raw(params: &[(&str, &str)]) -> Vec<RawParam> {
 }
 
 /// Validates one rule; panics with the diagnostics when it is not valid.
-pub(crate) fn check(gate: &str, trigger: &str, params: &[(&str, &str)]) -> (&'static str, &'static str, Check) {
+pub(crate) fn check(
+    gate: &str,
+    trigger: &str,
+    params: &[(&str, &str)],
+) -> (&'static str, &'static str, Check) {
     let mut d = Diagnostics::default();
     let validated = gates::validate(gate, trigger, &raw(params), "r", &mut d);
     match validated {
@@ -104,7 +111,12 @@ pub(crate) fn rule_errors(gate: &str, trigger: &str, params: &[(&str, &str)]) ->
         .collect()
 }
 
-pub(crate) fn run(gate: &str, trigger: &str, params: &[(&str, &str)], scenario: &Scenario) -> Output {
+pub(crate) fn run(
+    gate: &str,
+    trigger: &str,
+    params: &[(&str, &str)],
+    scenario: &Scenario,
+) -> Output {
     let (g, t, c) = check(gate, trigger, params);
     let input = scenario.input();
     let facts = Facts::new(&input);
@@ -114,7 +126,12 @@ pub(crate) fn run(gate: &str, trigger: &str, params: &[(&str, &str)], scenario: 
 }
 
 /// One rule against the default scenario with `analysis` in it.
-pub(crate) fn evaluate_rule(gate: &str, trigger: &str, params: &[(&str, &str)], analysis: &Analysis) -> Output {
+pub(crate) fn evaluate_rule(
+    gate: &str,
+    trigger: &str,
+    params: &[(&str, &str)],
+    analysis: &Analysis,
+) -> Output {
     let mut s = Scenario::new();
     s.analysis = analysis.clone();
     run(gate, trigger, params, &s)
@@ -125,7 +142,12 @@ pub(crate) fn fired(gate: &str, trigger: &str, params: &[(&str, &str)]) -> Vec<S
     fired_in(gate, trigger, params, &Scenario::new())
 }
 
-pub(crate) fn fired_in(gate: &str, trigger: &str, params: &[(&str, &str)], s: &Scenario) -> Vec<String> {
+pub(crate) fn fired_in(
+    gate: &str,
+    trigger: &str,
+    params: &[(&str, &str)],
+    s: &Scenario,
+) -> Vec<String> {
     run(gate, trigger, params, s)
         .fired
         .into_iter()

@@ -178,7 +178,12 @@ fn digest_of(raw: &RawBundle) -> String {
 }
 
 /// A required, non-empty string field.
-fn required<'a>(d: &mut Diagnostics, value: Option<&'a str>, path: &str, what: &str) -> Option<&'a str> {
+fn required<'a>(
+    d: &mut Diagnostics,
+    value: Option<&'a str>,
+    path: &str,
+    what: &str,
+) -> Option<&'a str> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         Some(v) => Some(v),
         None => {
@@ -199,13 +204,22 @@ fn check_version(d: &mut Diagnostics, version: Option<&str>, path: &str, what: &
         Some(v) => d.push(
             Code::UnsupportedVersion,
             join(path, "version"),
-            format!("{what} version {} is not supported; only \"{BUNDLE_VERSION}\" is", quote(v)),
+            format!(
+                "{what} version {} is not supported; only \"{BUNDLE_VERSION}\" is",
+                quote(v)
+            ),
         ),
     }
 }
 
 /// Reports an id seen before in the same scope.
-fn unique(d: &mut Diagnostics, seen: &mut HashMap<String, String>, id: &str, path: &str, what: &str) {
+fn unique(
+    d: &mut Diagnostics,
+    seen: &mut HashMap<String, String>,
+    id: &str,
+    path: &str,
+    what: &str,
+) {
     match seen.get(id) {
         Some(first) => d.push(
             Code::DuplicateId,
@@ -230,8 +244,18 @@ fn selector(
     let image_path = join(path, "image");
     let (kind, value) = match image {
         Some(i) => (
-            required(d, i.kind.as_deref(), &join(&image_path, "type"), "image type"),
-            required(d, i.value.as_deref(), &join(&image_path, "value"), "image value"),
+            required(
+                d,
+                i.kind.as_deref(),
+                &join(&image_path, "type"),
+                "image type",
+            ),
+            required(
+                d,
+                i.value.as_deref(),
+                &join(&image_path, "value"),
+                "image value",
+            ),
         ),
         None => {
             d.push(
@@ -305,7 +329,12 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
                     "the rule has no id; its results cannot name it",
                 ),
             }
-            let action = match required(d, r.action.as_deref(), &join(&rule_path, "action"), "an action") {
+            let action = match required(
+                d,
+                r.action.as_deref(),
+                &join(&rule_path, "action"),
+                "an action",
+            ) {
                 Some(a) => Action::from_name(a).or_else(|| {
                     d.push(
                         Code::UnknownAction,
@@ -317,7 +346,12 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
                 None => None,
             };
             let gate = required(d, r.gate.as_deref(), &join(&rule_path, "gate"), "a gate");
-            let trigger = required(d, r.trigger.as_deref(), &join(&rule_path, "trigger"), "a trigger");
+            let trigger = required(
+                d,
+                r.trigger.as_deref(),
+                &join(&rule_path, "trigger"),
+                "a trigger",
+            );
             let (Some(gate), Some(trigger)) = (gate, trigger) else {
                 continue;
             };
@@ -373,7 +407,10 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
                     d.push(
                         Code::UnknownWhitelistGate,
                         join(&item_path, "gate"),
-                        format!("gate {} does not exist; this item can never match", quote(g)),
+                        format!(
+                            "gate {} does not exist; this item can never match",
+                            quote(g)
+                        ),
                     );
                 }
             }
@@ -394,7 +431,12 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
                     None
                 }
             });
-            let expires_on = match item.expires_on.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            let expires_on = match item
+                .expires_on
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+            {
                 None => Some(None),
                 Some(e) => match parse_expiry(e) {
                     Some(t) => Some(Some(t)),
@@ -411,7 +453,8 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
                     }
                 },
             };
-            if let (Some(gate), Some(trigger_id), Some(expires_on)) = (gate, trigger_id, expires_on) {
+            if let (Some(gate), Some(trigger_id), Some(expires_on)) = (gate, trigger_id, expires_on)
+            {
                 items.push(WhitelistItem {
                     id: item.id.clone(),
                     gate: gate.to_ascii_lowercase(),
@@ -421,7 +464,9 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
             }
         }
         if let Some(wid) = wid {
-            whitelist_index.entry(wid.to_owned()).or_insert(whitelists.len());
+            whitelist_index
+                .entry(wid.to_owned())
+                .or_insert(whitelists.len());
             whitelists.push(Whitelist::new(wid.to_owned(), w.name.clone(), items));
         }
     }
@@ -436,15 +481,29 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
         if let Some(mid) = m.id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
             unique(d, &mut mapping_ids, mid, &path, "mapping");
         }
-        let sel = selector(d, m.registry.as_deref(), m.repository.as_deref(), m.image.as_ref(), &path);
+        let sel = selector(
+            d,
+            m.registry.as_deref(),
+            m.repository.as_deref(),
+            m.image.as_ref(),
+            &path,
+        );
         let ids: Vec<(String, String)> = match (&m.policy_id, &m.policy_ids) {
-            (Some(_), Some(_)) => {
+            (Some(one), Some(many)) => {
                 d.push(
                     Code::BothPolicyIdAndPolicyIds,
                     &path,
                     "set policy_id or policy_ids, not both",
                 );
-                Vec::new()
+                // Still resolved, so their own problems are reported and the policies count
+                // as used.
+                std::iter::once((one.clone(), join(&path, "policy_id")))
+                    .chain(
+                        many.iter()
+                            .enumerate()
+                            .map(|(i, p)| (p.clone(), index(&join(&path, "policy_ids"), i))),
+                    )
+                    .collect()
             }
             (Some(one), None) => vec![(one.clone(), join(&path, "policy_id"))],
             (None, Some(many)) if !many.is_empty() => many
@@ -509,7 +568,8 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
         );
     }
     for (i, p) in policies.iter().enumerate() {
-        if !used_policies.contains(&i) && !raw.mappings.is_empty() {
+        let first_of_its_id = policy_index.get(&p.id) == Some(&i);
+        if first_of_its_id && !used_policies.contains(&i) && !raw.mappings.is_empty() {
             d.push(
                 Code::UnusedPolicy,
                 index("policies", i),
@@ -518,7 +578,8 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
         }
     }
     for (i, w) in whitelists.iter().enumerate() {
-        if !used_whitelists.contains(&i) && !raw.mappings.is_empty() {
+        let first_of_its_id = whitelist_index.get(&w.id) == Some(&i);
+        if first_of_its_id && !used_whitelists.contains(&i) && !raw.mappings.is_empty() {
             d.push(
                 Code::UnusedWhitelist,
                 index("whitelists", i),
@@ -528,20 +589,27 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
     }
 
     // Whitelisted and blacklisted images.
-    let mut image_rules = |list: &[super::bundle::RawImageSelector], field: &str| -> Vec<ImageRule> {
-        list.iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let path = index(field, i);
-                selector(d, s.registry.as_deref(), s.repository.as_deref(), s.image.as_ref(), &path)
+    let mut image_rules =
+        |list: &[super::bundle::RawImageSelector], field: &str| -> Vec<ImageRule> {
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let path = index(field, i);
+                    selector(
+                        d,
+                        s.registry.as_deref(),
+                        s.repository.as_deref(),
+                        s.image.as_ref(),
+                        &path,
+                    )
                     .map(|selector| ImageRule {
                         id: s.id.clone(),
                         name: s.name.clone(),
                         selector,
                     })
-            })
-            .collect()
-    };
+                })
+                .collect()
+        };
     let whitelisted_images = image_rules(&raw.whitelisted_images, "whitelisted_images");
     let blacklisted_images = image_rules(&raw.blacklisted_images, "blacklisted_images");
 
@@ -609,8 +677,15 @@ mod tests {
 
     fn codes(raw: &RawBundle) -> Vec<String> {
         match validate(raw) {
-            Ok(v) => v.warnings().iter().map(|d| format!("{} {}", d.code, d.path)).collect(),
-            Err(diags) => diags.iter().map(|d| format!("{} {}", d.code, d.path)).collect(),
+            Ok(v) => v
+                .warnings()
+                .iter()
+                .map(|d| format!("{} {}", d.code, d.path))
+                .collect(),
+            Err(diags) => diags
+                .iter()
+                .map(|d| format!("{} {}", d.code, d.path))
+                .collect(),
         }
     }
 
@@ -628,10 +703,7 @@ mod tests {
     fn mapping_problems() {
         let mut b = minimal();
         b.mappings[0].policy_ids = Some(vec!["p".into()]);
-        assert_eq!(
-            codes(&b),
-            vec!["both-policy-id-and-policy-ids mappings[0]", "unused-policy policies[0]"]
-        );
+        assert_eq!(codes(&b), vec!["both-policy-id-and-policy-ids mappings[0]"]);
         b.mappings[0].policy_id = None;
         b.mappings[0].policy_ids = Some(vec!["p".into(), "q".into()]);
         b.mappings[0].whitelist_ids = vec!["w".into(), "x".into()];
@@ -691,7 +763,6 @@ mod tests {
                 "duplicate-id policies[1].id",
                 "unknown-whitelist-gate whitelists[0].items[0].gate",
                 "bad-timestamp whitelists[0].items[0].expires_on",
-                "unused-policy policies[1]",
             ]
         );
     }
@@ -700,6 +771,9 @@ mod tests {
     fn actions_are_case_insensitive_and_ordered() {
         assert_eq!(Action::from_name(" Warn "), Some(Action::Warn));
         assert!(Action::Stop < Action::Warn && Action::Warn < Action::Go);
-        assert_eq!(serde_json::to_string(&Action::Stop).expect("json"), "\"STOP\"");
+        assert_eq!(
+            serde_json::to_string(&Action::Stop).expect("json"),
+            "\"STOP\""
+        );
     }
 }

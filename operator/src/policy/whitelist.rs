@@ -122,7 +122,12 @@ mod tests {
             "w".into(),
             None,
             vec![
-                item("old", "vulnerabilities", "CVE-1+openssl", Some("2024-01-01")),
+                item(
+                    "old",
+                    "vulnerabilities",
+                    "CVE-1+openssl",
+                    Some("2024-01-01"),
+                ),
                 item("glob", "vulnerabilities", "CVE-1+*", None),
                 item("exact", "vulnerabilities", "CVE-1+openssl", None),
                 item("re", "vulnerabilities", "regexp:CVE-2+.*", None),
@@ -131,19 +136,30 @@ mod tests {
         );
         let now = at("2025-06-01");
         let found = |gate: &str, id: &str| wl.find(gate, id, now).and_then(|i| i.id.clone());
-        assert_eq!(found("vulnerabilities", "CVE-1+openssl").as_deref(), Some("glob"));
-        assert_eq!(found("VULNERABILITIES", "CVE-1+zlib").as_deref(), Some("glob"));
-        assert_eq!(found("vulnerabilities", "CVE-2+zlib").as_deref(), Some("re"));
+        assert_eq!(
+            found("vulnerabilities", "CVE-1+openssl").as_deref(),
+            Some("glob")
+        );
+        assert_eq!(
+            found("VULNERABILITIES", "CVE-1+zlib").as_deref(),
+            Some("glob")
+        );
+        assert_eq!(
+            found("vulnerabilities", "CVE-2+zlib").as_deref(),
+            Some("re")
+        );
         assert_eq!(found("vulnerabilities", "CVE-3+zlib"), None);
         assert_eq!(found("files", "abc").as_deref(), Some("file"));
         assert_eq!(found("dockerfile", "abc"), None, "gate must match");
         assert_eq!(
-            wl.find("files", "abc", at("2030-01-01T00:00:00Z")).map(|i| i.id.clone()),
+            wl.find("files", "abc", at("2030-01-01T00:00:00Z"))
+                .map(|i| i.id.clone()),
             None,
             "expired at the exact instant"
         );
         assert!(
-            wl.find("vulnerabilities", "CVE-1+openssl", at("2023-12-31")).is_some_and(|i| i.id.as_deref() == Some("old")),
+            wl.find("vulnerabilities", "CVE-1+openssl", at("2023-12-31"))
+                .is_some_and(|i| i.id.as_deref() == Some("old")),
             "before expiry the first item applies"
         );
     }

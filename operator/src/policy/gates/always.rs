@@ -36,7 +36,10 @@ mod tests {
 
     #[test]
     fn fires_once_and_takes_no_params() {
-        assert_eq!(fired("always", "always", &[]), vec!["Unconditional trigger match"]);
+        assert_eq!(
+            fired("always", "always", &[]),
+            vec!["Unconditional trigger match"]
+        );
         assert_eq!(
             rule_errors("always", "always", &[("x", "1")]),
             vec!["unknown-param r.params[0]"]

@@ -41,7 +41,16 @@ const INSTRUCTIONS: &[&str] = &[
     "WORKDIR",
 ];
 
-const CHECKS: &[&str] = &["=", "!=", "exists", "not_exists", "like", "not_like", "in", "not_in"];
+const CHECKS: &[&str] = &[
+    "=",
+    "!=",
+    "exists",
+    "not_exists",
+    "like",
+    "not_like",
+    "in",
+    "not_in",
+];
 
 const ACTUAL_ONLY: ParamDoc = ParamDoc::new(
     "actual_dockerfile_only",
@@ -282,7 +291,12 @@ fn effective_user(facts: &Facts<'_>) -> (String, &'static str) {
     let last = facts
         .dockerfile()
         .and_then(|d| d.named("USER").last())
-        .map(|i| i.args.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
+        .map(|i| {
+            i.args
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned()
+        })
         .filter(|u| !u.is_empty());
     match last {
         Some(u) => (u, "Dockerfile"),
@@ -444,7 +458,7 @@ pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
 
 #[cfg(test)]
 mod tests {
-    use crate::policy::testing::{Scenario, fired, fired_in, rule_errors};
+    use crate::policy::testing::{Cases, Scenario, fired, fired_in, rule_errors};
     use plimsoll_analyzer::model::{Dockerfile, DockerfileSource};
 
     fn with_dockerfile(text: &str, source: DockerfileSource) -> Scenario {
@@ -461,37 +475,119 @@ mod tests {
         let i = |params: &[(&str, &str)]| fired("dockerfile", "instruction", params);
         assert_eq!(
             i(&[("instruction", "HEALTHCHECK"), ("check", "not_exists")]),
-            vec!["Dockerfile directive 'HEALTHCHECK' not found, matching condition 'not_exists' check"]
+            vec![
+                "Dockerfile directive 'HEALTHCHECK' not found, matching condition 'not_exists' check"
+            ]
         );
         assert_eq!(
             i(&[("instruction", "ADD"), ("check", "exists")]),
-            vec!["Dockerfile directive 'ADD' check 'exists' matched against '' for line 'file:4b1e0d8b7a in /'"]
+            vec![
+                "Dockerfile directive 'ADD' check 'exists' matched against '' for line 'file:4b1e0d8b7a in /'"
+            ]
         );
-        assert!(i(&[("instruction", "ADD"), ("check", "exists"), ("actual_dockerfile_only", "true")]).is_empty());
+        assert!(
+            i(&[
+                ("instruction", "ADD"),
+                ("check", "exists"),
+                ("actual_dockerfile_only", "true")
+            ])
+            .is_empty()
+        );
         assert_eq!(
-            i(&[("instruction", "run"), ("check", "like"), ("value", r"\s*(apt-get|apk|yum|dnf)\s+update\s*$")]),
-            vec![r"Dockerfile directive 'RUN' check 'like' matched against '\s*(apt-get|apk|yum|dnf)\s+update\s*$' for line 'apt-get update'"]
+            i(&[
+                ("instruction", "run"),
+                ("check", "like"),
+                ("value", r"\s*(apt-get|apk|yum|dnf)\s+update\s*$")
+            ]),
+            vec![
+                r"Dockerfile directive 'RUN' check 'like' matched against '\s*(apt-get|apk|yum|dnf)\s+update\s*$' for line 'apt-get update'"
+            ]
         );
-        assert_eq!(i(&[("instruction", "FROM"), ("check", "="), ("value", "scratch")]).len(), 1);
-        assert!(i(&[("instruction", "FROM"), ("check", "!="), ("value", "scratch")]).is_empty());
-        assert_eq!(i(&[("instruction", "FROM"), ("check", "in"), ("value", "debian, scratch")]).len(), 1);
-        assert!(i(&[("instruction", "FROM"), ("check", "not_in"), ("value", "debian,scratch")]).is_empty());
-        assert_eq!(i(&[("instruction", "CMD"), ("check", "not_like"), ("value", "\\[\"sh")]).len(), 1);
+        assert_eq!(
+            i(&[
+                ("instruction", "FROM"),
+                ("check", "="),
+                ("value", "scratch")
+            ])
+            .len(),
+            1
+        );
+        assert!(
+            i(&[
+                ("instruction", "FROM"),
+                ("check", "!="),
+                ("value", "scratch")
+            ])
+            .is_empty()
+        );
+        assert_eq!(
+            i(&[
+                ("instruction", "FROM"),
+                ("check", "in"),
+                ("value", "debian, scratch")
+            ])
+            .len(),
+            1
+        );
+        assert!(
+            i(&[
+                ("instruction", "FROM"),
+                ("check", "not_in"),
+                ("value", "debian,scratch")
+            ])
+            .is_empty()
+        );
+        assert_eq!(
+            i(&[
+                ("instruction", "CMD"),
+                ("check", "not_like"),
+                ("value", "\\[\"sh")
+            ])
+            .len(),
+            1
+        );
     }
 
     #[test]
     fn instruction_params() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
-            (&[("instruction", "FROM"), ("check", "=")], &["missing-param r.params[1].value"]),
-            (&[("instruction", "FROM"), ("check", "like"), ("value", "(")], &["bad-regex r.params[2].value"]),
-            (&[("instruction", "FORM"), ("check", "exists")], &["param-wrong-type r.params[0].value"]),
-            (&[("instruction", "FROM"), ("check", "matches"), ("value", "x")], &["param-wrong-type r.params[1].value"]),
+        let cases: Cases<'_> = &[
+            (
+                &[("instruction", "FROM"), ("check", "=")],
+                &["missing-param r.params[1].value"],
+            ),
+            (
+                &[("instruction", "FROM"), ("check", "like"), ("value", "(")],
+                &["bad-regex r.params[2].value"],
+            ),
+            (
+                &[("instruction", "FORM"), ("check", "exists")],
+                &["param-wrong-type r.params[0].value"],
+            ),
+            (
+                &[
+                    ("instruction", "FROM"),
+                    ("check", "matches"),
+                    ("value", "x"),
+                ],
+                &["param-wrong-type r.params[1].value"],
+            ),
             (&[("instruction", "FROM")], &["missing-param r.params"]),
             // A value with exists is accepted and ignored, as in Anchore.
-            (&[("instruction", "CMD"), ("check", "exists"), ("value", "from")], &[]),
+            (
+                &[
+                    ("instruction", "CMD"),
+                    ("check", "exists"),
+                    ("value", "from"),
+                ],
+                &[],
+            ),
         ];
         for (params, expected) in cases {
-            assert_eq!(rule_errors("dockerfile", "instruction", params), *expected, "{params:?}");
+            assert_eq!(
+                rule_errors("dockerfile", "instruction", params),
+                *expected,
+                "{params:?}"
+            );
         }
     }
 
@@ -502,16 +598,38 @@ mod tests {
             DockerfileSource::Actual,
         );
         assert!(fired_in("dockerfile", "no_dockerfile_provided", &[], &s).is_empty());
-        assert!(fired_in("dockerfile", "instruction", &[("instruction", "HEALTHCHECK"), ("check", "not_exists")], &s).is_empty());
+        assert!(
+            fired_in(
+                "dockerfile",
+                "instruction",
+                &[("instruction", "HEALTHCHECK"), ("check", "not_exists")],
+                &s
+            )
+            .is_empty()
+        );
         assert_eq!(
-            fired_in("dockerfile", "exposed_ports", &[("ports", "8000-8001"), ("type", "whitelist"), ("actual_dockerfile_only", "true")], &s),
+            fired_in(
+                "dockerfile",
+                "exposed_ports",
+                &[
+                    ("ports", "8000-8001"),
+                    ("type", "whitelist"),
+                    ("actual_dockerfile_only", "true")
+                ],
+                &s
+            ),
             vec![
                 "Image exposes port (8000-8002/tcp) which is not in the allowed ports list",
                 "Image exposes port ($PORT) which is not in the allowed ports list",
             ]
         );
         assert_eq!(
-            fired_in("dockerfile", "effective_user", &[("users", "root"), ("type", "blacklist")], &s),
+            fired_in(
+                "dockerfile",
+                "effective_user",
+                &[("users", "root"), ("type", "blacklist")],
+                &s
+            ),
             vec!["User 0:0 (Dockerfile) found as effective user, which is explicitly not allowed"]
         );
     }
@@ -520,7 +638,12 @@ mod tests {
     fn effective_user_prefers_the_config() {
         let mut s = Scenario::new();
         let eu = |s: &Scenario, users: &str, t: &str| {
-            fired_in("dockerfile", "effective_user", &[("users", users), ("type", t)], s)
+            fired_in(
+                "dockerfile",
+                "effective_user",
+                &[("users", users), ("type", t)],
+                s,
+            )
         };
         assert_eq!(
             eu(&s, "root", "blacklist"),
@@ -533,7 +656,10 @@ mod tests {
         s.analysis.image.config.user = Some("app:app".into());
         assert!(eu(&s, "root", "blacklist").is_empty());
         assert!(eu(&s, "app", "whitelist").is_empty());
-        assert_eq!(rule_errors("dockerfile", "effective_user", &[("users", "root")]), vec!["missing-param r.params"]);
+        assert_eq!(
+            rule_errors("dockerfile", "effective_user", &[("users", "root")]),
+            vec!["missing-param r.params"]
+        );
     }
 
     #[test]
@@ -551,18 +677,41 @@ mod tests {
             ep(&[("ports", "80,443,8080"), ("type", "whitelist")]),
             vec!["Image exposes port (22/tcp) which is not in the allowed ports list"]
         );
-        assert_eq!(ep(&[("ports", "0"), ("type", "blacklist")]).len(), 2, "0 denies all");
-        assert!(ep(&[("ports", "22"), ("type", "blacklist"), ("actual_dockerfile_only", "true")]).is_empty());
-        let s = with_dockerfile("FROM scratch\nEXPOSE map[2222/tcp:{} 53/udp:{}]\n", DockerfileSource::Guessed);
         assert_eq!(
-            fired_in("dockerfile", "exposed_ports", &[("ports", "53,2222"), ("type", "blacklist")], &s),
+            ep(&[("ports", "0"), ("type", "blacklist")]).len(),
+            2,
+            "0 denies all"
+        );
+        assert!(
+            ep(&[
+                ("ports", "22"),
+                ("type", "blacklist"),
+                ("actual_dockerfile_only", "true")
+            ])
+            .is_empty()
+        );
+        let s = with_dockerfile(
+            "FROM scratch\nEXPOSE map[2222/tcp:{} 53/udp:{}]\n",
+            DockerfileSource::Guessed,
+        );
+        assert_eq!(
+            fired_in(
+                "dockerfile",
+                "exposed_ports",
+                &[("ports", "53,2222"), ("type", "blacklist")],
+                &s
+            ),
             vec![
                 "Image exposes port (53/udp) which is in the denied ports list",
                 "Image exposes port (2222/tcp) which is in the denied ports list",
             ]
         );
         assert_eq!(
-            rule_errors("dockerfile", "exposed_ports", &[("ports", "22,http"), ("type", "blacklist")]),
+            rule_errors(
+                "dockerfile",
+                "exposed_ports",
+                &[("ports", "22,http"), ("type", "blacklist")]
+            ),
             vec!["param-wrong-type r.params[0].value"]
         );
     }

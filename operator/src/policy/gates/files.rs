@@ -47,8 +47,13 @@ pub const DOC: GateDoc = GateDoc {
             "attribute_match",
             "Triggers if the file exists and every given attribute check holds, or if it is missing and skip_missing is false.",
             &[
-                ParamDoc::new("filename", ParamKind::String, "/etc/passwd", "Absolute path of the file.")
-                    .required(),
+                ParamDoc::new(
+                    "filename",
+                    ParamKind::String,
+                    "/etc/passwd",
+                    "Absolute path of the file.",
+                )
+                .required(),
                 ParamDoc::new(
                     "checksum_algorithm",
                     ParamKind::Enum(&["sha256", "md5"]),
@@ -215,7 +220,9 @@ pub(crate) fn describe_location(loc: &HitLocation) -> Option<String> {
             path,
             layer,
             visible: false,
-        } => Some(format!("{path} (deleted or replaced by a later layer; still in layer {layer})")),
+        } => Some(format!(
+            "{path} (deleted or replaced by a later layer; still in layer {layer})"
+        )),
         HitLocation::Env { .. } | HitLocation::History { .. } => None,
     }
 }
@@ -290,13 +297,21 @@ pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
                 ));
             }
             if !parts.is_empty() {
-                out.fire(format!("filename={} and {}", a.filename, parts.join(" and ")));
+                out.fire(format!(
+                    "filename={} and {}",
+                    a.filename,
+                    parts.join(" and ")
+                ));
             }
         }
         Check::SuidOrGuidSet => {
             for f in &analysis.files {
                 if f.is_setuid() || f.is_setgid() {
-                    let kind = if f.kind == FileKind::Dir { "directory" } else { "file" };
+                    let kind = if f.kind == FileKind::Dir {
+                        "directory"
+                    } else {
+                        "file"
+                    };
                     out.fire(format!(
                         "SUID or SGID found set on {kind} {}. Mode: 0o{:o}",
                         f.path,
@@ -310,15 +325,25 @@ pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
 
 #[cfg(test)]
 mod tests {
-    use crate::policy::testing::{Scenario, evaluate_rule, fired, rule_errors};
+    use crate::policy::testing::{Cases, Scenario, evaluate_rule, fired, rule_errors};
 
     #[test]
     fn content_matches() {
         assert_eq!(
             fired("files", "content_regex_match", &[]),
-            vec!["File content analyzer found regexp match in container: file=/app/settings.conf regexp=SSL_ENGINE"]
+            vec![
+                "File content analyzer found regexp match in container: file=/app/settings.conf regexp=SSL_ENGINE"
+            ]
         );
-        assert_eq!(fired("files", "content_regex_match", &[("regex_name", "SSL_ENGINE")]).len(), 1);
+        assert_eq!(
+            fired(
+                "files",
+                "content_regex_match",
+                &[("regex_name", "SSL_ENGINE")]
+            )
+            .len(),
+            1
+        );
         assert!(fired("files", "content_regex_match", &[("regex_name", "OTHER")]).is_empty());
     }
 
@@ -326,10 +351,15 @@ mod tests {
     fn name_match() {
         assert_eq!(
             fired("files", "name_match", &[("regex", r".*\.(key|pem)$")]),
-            vec!["Application of regex matched file found in container: file=/etc/ssl/private/server.key regexp=.*\\.(key|pem)$"]
+            vec![
+                "Application of regex matched file found in container: file=/etc/ssl/private/server.key regexp=.*\\.(key|pem)$"
+            ]
         );
         assert_eq!(fired("files", "name_match", &[("regex", "/etc/")]).len(), 4);
-        assert!(fired("files", "name_match", &[("regex", "etc/")]).is_empty(), "anchored at the start");
+        assert!(
+            fired("files", "name_match", &[("regex", "etc/")]).is_empty(),
+            "anchored at the start"
+        );
         assert_eq!(
             rule_errors("files", "name_match", &[("regex", "*\\.pem")]),
             vec!["bad-regex r.params[0].value"]
@@ -351,17 +381,50 @@ mod tests {
         assert!(full.starts_with(shadow_sha));
         assert_eq!(
             am(&[("filename", "/etc/shadow"), ("checksum", &full)]),
-            vec![format!("filename=/etc/shadow and checksum={full} op=equals specified_checksum={full}")]
+            vec![format!(
+                "filename=/etc/shadow and checksum={full} op=equals specified_checksum={full}"
+            )]
         );
-        assert!(am(&[("filename", "/etc/shadow"), ("checksum", &full), ("checksum_match", "not_equals")]).is_empty());
+        assert!(
+            am(&[
+                ("filename", "/etc/shadow"),
+                ("checksum", &full),
+                ("checksum_match", "not_equals")
+            ])
+            .is_empty()
+        );
         assert_eq!(
-            am(&[("filename", "/etc/shadow"), ("mode", "0640"), ("mode_op", "=")]),
+            am(&[
+                ("filename", "/etc/shadow"),
+                ("mode", "0640"),
+                ("mode_op", "=")
+            ]),
             vec!["filename=/etc/shadow and mode=0o640 op=equals specified_mode=0o640"]
         );
-        assert!(am(&[("filename", "/etc/shadow"), ("mode", "0600"), ("mode_op", "<=")]).is_empty());
-        assert_eq!(am(&[("filename", "/usr/bin/su"), ("mode", "4000"), ("mode_op", ">=")]).len(), 1);
         assert!(
-            am(&[("filename", "/etc/shadow"), ("checksum", &full), ("mode", "0644")]).is_empty(),
+            am(&[
+                ("filename", "/etc/shadow"),
+                ("mode", "0600"),
+                ("mode_op", "<=")
+            ])
+            .is_empty()
+        );
+        assert_eq!(
+            am(&[
+                ("filename", "/usr/bin/su"),
+                ("mode", "4000"),
+                ("mode_op", ">=")
+            ])
+            .len(),
+            1
+        );
+        assert!(
+            am(&[
+                ("filename", "/etc/shadow"),
+                ("checksum", &full),
+                ("mode", "0644")
+            ])
+            .is_empty(),
             "every given check must hold"
         );
         assert!(am(&[("filename", "/nope"), ("mode", "0644")]).is_empty());
@@ -376,27 +439,66 @@ mod tests {
             .find(|f| f.path == "/etc/shadow")
             .and_then(|f| f.md5.clone())
             .expect("fixture has md5");
-        assert_eq!(am(&[("filename", "/etc/shadow"), ("checksum_algorithm", "md5"), ("checksum", &md5)]).len(), 1);
+        assert_eq!(
+            am(&[
+                ("filename", "/etc/shadow"),
+                ("checksum_algorithm", "md5"),
+                ("checksum", &md5)
+            ])
+            .len(),
+            1
+        );
         // Without digests in the analysis the rule says why it cannot fire.
         let mut a = s.analysis.clone();
         a.files.iter_mut().for_each(|f| f.sha256 = None);
-        let out = evaluate_rule("files", "attribute_match", &[("filename", "/etc/shadow"), ("checksum", &full)], &a);
+        let out = evaluate_rule(
+            "files",
+            "attribute_match",
+            &[("filename", "/etc/shadow"), ("checksum", &full)],
+            &a,
+        );
         assert!(out.fired.is_empty());
         assert_eq!(out.notes.len(), 1);
     }
 
     #[test]
     fn attribute_params() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
-            (&[("filename", "/etc/passwd")], &["ineffective-rule r.params"]),
-            (&[("filename", "/etc/passwd"), ("checksum", "abc")], &["param-wrong-type r.params[1].value"]),
-            (&[("filename", "/etc/passwd"), ("mode", "rw-r--r--")], &["param-wrong-type r.params[1].value"]),
-            (&[("filename", "/etc/passwd"), ("mode", "644"), ("mode_op", "~")], &["param-wrong-type r.params[2].value"]),
-            (&[("filename", "/etc/passwd"), ("checksum_algorithm", "sha1")], &["param-wrong-type r.params[1].value", "ineffective-rule r.params"]),
+        let cases: Cases<'_> = &[
+            (
+                &[("filename", "/etc/passwd")],
+                &["ineffective-rule r.params"],
+            ),
+            (
+                &[("filename", "/etc/passwd"), ("checksum", "abc")],
+                &["param-wrong-type r.params[1].value"],
+            ),
+            (
+                &[("filename", "/etc/passwd"), ("mode", "rw-r--r--")],
+                &["param-wrong-type r.params[1].value"],
+            ),
+            (
+                &[
+                    ("filename", "/etc/passwd"),
+                    ("mode", "644"),
+                    ("mode_op", "~"),
+                ],
+                &["param-wrong-type r.params[2].value"],
+            ),
+            (
+                &[("filename", "/etc/passwd"), ("checksum_algorithm", "sha1")],
+                &[
+                    "param-wrong-type r.params[1].value",
+                    "ineffective-rule r.params",
+                ],
+            ),
             (&[("mode", "644")], &["missing-param r.params"]),
         ];
         for (params, expected) in cases {
-            assert_eq!(rule_errors("files", "attribute_match", params), *expected, "{params:?}");
+            assert_eq!(
+                rule_errors("files", "attribute_match", params),
+                *expected,
+                "{params:?}"
+            );
         }
     }
 

@@ -70,9 +70,7 @@ pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
     for pkg in &facts.input.analysis.packages {
         for license in &pkg.licenses {
             let matched = match check {
-                Check::Exact(list) => {
-                    identifiers(license).any(|id| list.iter().any(|l| l == id))
-                }
+                Check::Exact(list) => identifiers(license).any(|id| list.iter().any(|l| l == id)),
                 Check::Partial(list) => list.iter().any(|l| license.contains(l.as_str())),
             };
             if matched {
@@ -116,18 +114,32 @@ mod tests {
     #[test]
     fn exact_and_partial() {
         let s = scenario();
-        let lic = |trigger: &str, list: &str| fired_in("licenses", trigger, &[("licenses", list)], &s);
+        let lic =
+            |trigger: &str, list: &str| fired_in("licenses", trigger, &[("licenses", list)], &s);
         assert_eq!(
             lic("blacklist_exact_match", "GPL-3.0-only, GPL-1+"),
-            vec!["LICFULLMATCH Packages are installed that have blacklisted licenses (exact match): libssl3(GPL-1+), left-pad((MIT OR GPL-3.0-only))"]
+            vec![
+                "LICFULLMATCH Packages are installed that have blacklisted licenses (exact match): libssl3(GPL-1+), left-pad((MIT OR GPL-3.0-only))"
+            ]
         );
-        assert!(lic("blacklist_exact_match", "GPL").is_empty(), "no substrings");
-        assert!(lic("blacklist_exact_match", "OR").is_empty(), "operators are not licenses");
+        assert!(
+            lic("blacklist_exact_match", "GPL").is_empty(),
+            "no substrings"
+        );
+        assert!(
+            lic("blacklist_exact_match", "OR").is_empty(),
+            "operators are not licenses"
+        );
         assert_eq!(
             lic("blacklist_partial_match", "GPL"),
-            vec!["LICSUBMATCH Packages are installed that have blacklisted licenses (partial match): libssl3(GPL-1+), left-pad((MIT OR GPL-3.0-only)), chardet(LGPL-2.1-or-later)"]
+            vec![
+                "LICSUBMATCH Packages are installed that have blacklisted licenses (partial match): libssl3(GPL-1+), left-pad((MIT OR GPL-3.0-only)), chardet(LGPL-2.1-or-later)"
+            ]
         );
         assert!(lic("blacklist_partial_match", "BSD").is_empty());
-        assert_eq!(rule_errors("licenses", "blacklist_exact_match", &[]), vec!["missing-param r.params"]);
+        assert_eq!(
+            rule_errors("licenses", "blacklist_exact_match", &[]),
+            vec!["missing-param r.params"]
+        );
     }
 }

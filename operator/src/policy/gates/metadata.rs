@@ -20,9 +20,29 @@ use crate::policy::pattern::Regex;
 use std::cmp::Ordering;
 
 const CHECKS: &[&str] = &[
-    "=", "!=", ">", "<", ">=", "<=", "exists", "not_exists", "like", "not_like", "in", "not_in",
+    "=",
+    "!=",
+    ">",
+    "<",
+    ">=",
+    "<=",
+    "exists",
+    "not_exists",
+    "like",
+    "not_like",
+    "in",
+    "not_in",
 ];
-const LABEL_CHECKS: &[&str] = &["=", "!=", "exists", "not_exists", "like", "not_like", "in", "not_in"];
+const LABEL_CHECKS: &[&str] = &[
+    "=",
+    "!=",
+    "exists",
+    "not_exists",
+    "like",
+    "not_like",
+    "in",
+    "not_in",
+];
 const ATTRIBUTES: &[&str] = &[
     "size",
     "architecture",
@@ -41,10 +61,20 @@ pub const DOC: GateDoc = GateDoc {
             "attribute",
             "Triggers if the named image attribute meets the check.",
             &[
-                ParamDoc::new("attribute", ParamKind::Enum(ATTRIBUTES), "size", "Attribute to check.")
-                    .required(),
-                ParamDoc::new("check", ParamKind::Enum(CHECKS), ">", "The comparison to perform.")
-                    .required(),
+                ParamDoc::new(
+                    "attribute",
+                    ParamKind::Enum(ATTRIBUTES),
+                    "size",
+                    "Attribute to check.",
+                )
+                .required(),
+                ParamDoc::new(
+                    "check",
+                    ParamKind::Enum(CHECKS),
+                    ">",
+                    "The comparison to perform.",
+                )
+                .required(),
                 ParamDoc::new(
                     "value",
                     ParamKind::String,
@@ -57,10 +87,20 @@ pub const DOC: GateDoc = GateDoc {
             "label",
             "Triggers if the image label meets the check (Plimsoll).",
             &[
-                ParamDoc::new("name", ParamKind::String, "org.opencontainers.image.source", "Label name.")
-                    .required(),
-                ParamDoc::new("check", ParamKind::Enum(LABEL_CHECKS), "not_exists", "The check to perform.")
-                    .required(),
+                ParamDoc::new(
+                    "name",
+                    ParamKind::String,
+                    "org.opencontainers.image.source",
+                    "Label name.",
+                )
+                .required(),
+                ParamDoc::new(
+                    "check",
+                    ParamKind::Enum(LABEL_CHECKS),
+                    "not_exists",
+                    "The check to perform.",
+                )
+                .required(),
                 ParamDoc::new(
                     "value",
                     ParamKind::String,
@@ -182,7 +222,10 @@ impl Op {
     }
 
     fn negated(&self) -> bool {
-        matches!(self, Op::Ne(_) | Op::NotExists | Op::NotLike(_) | Op::NotIn(_))
+        matches!(
+            self,
+            Op::Ne(_) | Op::NotExists | Op::NotLike(_) | Op::NotIn(_)
+        )
     }
 
     /// The check on one present value.
@@ -225,15 +268,27 @@ pub enum Check {
 
 fn build_op(p: &mut Params<'_>, check: &str, numeric: Option<Attribute>) -> Option<Op> {
     if matches!(check, "exists" | "not_exists") {
-        return Some(if check == "exists" { Op::Exists } else { Op::NotExists });
+        return Some(if check == "exists" {
+            Op::Exists
+        } else {
+            Op::NotExists
+        });
     }
     let Some(value) = p.str("value").map(str::to_owned) else {
-        p.error(Code::MissingParam, "check", format!("check {check:?} needs a value"));
+        p.error(
+            Code::MissingParam,
+            "check",
+            format!("check {check:?} needs a value"),
+        );
         return None;
     };
     if matches!(check, "like" | "not_like") {
         let r = p.regex_of("value")?;
-        return Some(if check == "like" { Op::Like(r) } else { Op::NotLike(r) });
+        return Some(if check == "like" {
+            Op::Like(r)
+        } else {
+            Op::NotLike(r)
+        });
     }
     let operand = |p: &mut Params<'_>, text: &str| -> Option<Operand> {
         match numeric {
@@ -241,7 +296,9 @@ fn build_op(p: &mut Params<'_>, check: &str, numeric: Option<Attribute>) -> Opti
                 p.error(
                     Code::ParamWrongType,
                     "value",
-                    format!("size value {text:?} is not a size in bytes (such as 1073741824 or 200mb)"),
+                    format!(
+                        "size value {text:?} is not a size in bytes (such as 1073741824 or 200mb)"
+                    ),
                 );
                 None
             }),
@@ -249,7 +306,10 @@ fn build_op(p: &mut Params<'_>, check: &str, numeric: Option<Attribute>) -> Opti
                 p.error(
                     Code::ParamWrongType,
                     "value",
-                    format!("{} value {text:?} is not a non-negative integer", attribute.name()),
+                    format!(
+                        "{} value {text:?} is not a non-negative integer",
+                        attribute.name()
+                    ),
                 );
                 None
             }),
@@ -257,12 +317,13 @@ fn build_op(p: &mut Params<'_>, check: &str, numeric: Option<Attribute>) -> Opti
         }
     };
     if matches!(check, "in" | "not_in") {
-        let items: Option<Vec<Operand>> = value
-            .split(',')
-            .map(|i| operand(p, i.trim()))
-            .collect();
+        let items: Option<Vec<Operand>> = value.split(',').map(|i| operand(p, i.trim())).collect();
         let items = items?;
-        return Some(if check == "in" { Op::In(items) } else { Op::NotIn(items) });
+        return Some(if check == "in" {
+            Op::In(items)
+        } else {
+            Op::NotIn(items)
+        });
     }
     let v = operand(p, &value)?;
     Some(match check {
@@ -354,10 +415,15 @@ pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
 
 #[cfg(test)]
 mod tests {
-    use crate::policy::testing::{Scenario, fired, fired_in, rule_errors};
+    use crate::policy::testing::{Cases, Scenario, fired, fired_in, rule_errors};
 
     fn attr(attribute: &str, check: &str, value: &str) -> usize {
-        fired("metadata", "attribute", &[("attribute", attribute), ("check", check), ("value", value)]).len()
+        fired(
+            "metadata",
+            "attribute",
+            &[("attribute", attribute), ("check", check), ("value", value)],
+        )
+        .len()
     }
 
     #[test]
@@ -386,11 +452,21 @@ mod tests {
             ("like_distro", "!=", "debian", 0),
         ];
         for (attribute, check, value, expected) in cases {
-            assert_eq!(attr(attribute, check, value), *expected, "{attribute} {check} {value}");
+            assert_eq!(
+                attr(attribute, check, value),
+                *expected,
+                "{attribute} {check} {value}"
+            );
         }
         assert_eq!(
-            fired("metadata", "attribute", &[("attribute", "layer_count"), ("check", "="), ("value", "2")]),
-            vec!["Attribute check for attribute: 'layer_count' check: '=' check_value: '2' matched image value: '2'"]
+            fired(
+                "metadata",
+                "attribute",
+                &[("attribute", "layer_count"), ("check", "="), ("value", "2")]
+            ),
+            vec![
+                "Attribute check for attribute: 'layer_count' check: '=' check_value: '2' matched image value: '2'"
+            ]
         );
     }
 
@@ -399,31 +475,91 @@ mod tests {
         let mut s = Scenario::new();
         s.analysis.distro = None;
         let a = |check: &str, value: &str| {
-            fired_in("metadata", "attribute", &[("attribute", "distro"), ("check", check), ("value", value)], &s).len()
+            fired_in(
+                "metadata",
+                "attribute",
+                &[("attribute", "distro"), ("check", check), ("value", value)],
+                &s,
+            )
+            .len()
         };
-        assert_eq!((a("exists", ""), a("not_exists", ""), a("=", "x"), a("!=", "x")), (0, 1, 0, 1));
+        assert_eq!(
+            (
+                a("exists", ""),
+                a("not_exists", ""),
+                a("=", "x"),
+                a("!=", "x")
+            ),
+            (0, 1, 0, 1)
+        );
         let mut s = Scenario::new();
         s.analysis.distro.as_mut().expect("distro").id_like = vec!["rhel".into(), "fedora".into()];
         let l = |check: &str, value: &str| {
-            fired_in("metadata", "attribute", &[("attribute", "like_distro"), ("check", check), ("value", value)], &s).len()
+            fired_in(
+                "metadata",
+                "attribute",
+                &[
+                    ("attribute", "like_distro"),
+                    ("check", check),
+                    ("value", value),
+                ],
+                &s,
+            )
+            .len()
         };
-        assert_eq!((l("=", "fedora"), l("!=", "fedora"), l("not_in", "debian,ubuntu")), (1, 0, 1));
+        assert_eq!(
+            (
+                l("=", "fedora"),
+                l("!=", "fedora"),
+                l("not_in", "debian,ubuntu")
+            ),
+            (1, 0, 1)
+        );
     }
 
     #[test]
     fn attribute_params() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
-            (&[("attribute", "size"), ("check", ">"), ("value", "big")], &["param-wrong-type r.params[2].value"]),
-            (&[("attribute", "size"), ("check", ">"), ("value", "2 gb")], &["param-wrong-type r.params[2].value"]),
-            (&[("attribute", "layer_count"), ("check", "in"), ("value", "1,x")], &["param-wrong-type r.params[2].value"]),
-            (&[("attribute", "size"), ("check", ">")], &["missing-param r.params[1].value"]),
-            (&[("attribute", "colour"), ("check", "=")], &["param-wrong-type r.params[0].value"]),
-            (&[("attribute", "distro"), ("check", "like"), ("value", "(")], &["bad-regex r.params[2].value"]),
-            (&[("attribute", "os_type"), ("check", ">"), ("value", "31")], &[]),
+        let cases: Cases<'_> = &[
+            (
+                &[("attribute", "size"), ("check", ">"), ("value", "big")],
+                &["param-wrong-type r.params[2].value"],
+            ),
+            (
+                &[("attribute", "size"), ("check", ">"), ("value", "2 gb")],
+                &["param-wrong-type r.params[2].value"],
+            ),
+            (
+                &[
+                    ("attribute", "layer_count"),
+                    ("check", "in"),
+                    ("value", "1,x"),
+                ],
+                &["param-wrong-type r.params[2].value"],
+            ),
+            (
+                &[("attribute", "size"), ("check", ">")],
+                &["missing-param r.params[1].value"],
+            ),
+            (
+                &[("attribute", "colour"), ("check", "=")],
+                &["param-wrong-type r.params[0].value"],
+            ),
+            (
+                &[("attribute", "distro"), ("check", "like"), ("value", "(")],
+                &["bad-regex r.params[2].value"],
+            ),
+            (
+                &[("attribute", "os_type"), ("check", ">"), ("value", "31")],
+                &[],
+            ),
             (&[("attribute", "distro"), ("check", "exists")], &[]),
         ];
         for (params, expected) in cases {
-            assert_eq!(rule_errors("metadata", "attribute", params), *expected, "{params:?}");
+            assert_eq!(
+                rule_errors("metadata", "attribute", params),
+                *expected,
+                "{params:?}"
+            );
         }
     }
 
@@ -431,14 +567,39 @@ mod tests {
     fn labels() {
         let l = |params: &[(&str, &str)]| fired("metadata", "label", params);
         assert_eq!(
-            l(&[("name", "org.opencontainers.image.source"), ("check", "not_exists")]),
-            vec!["Label check for label: 'org.opencontainers.image.source' check: 'not_exists' check_value: '' matched image value: '(absent)'"]
+            l(&[
+                ("name", "org.opencontainers.image.source"),
+                ("check", "not_exists")
+            ]),
+            vec![
+                "Label check for label: 'org.opencontainers.image.source' check: 'not_exists' check_value: '' matched image value: '(absent)'"
+            ]
         );
         assert!(l(&[("name", "maintainer"), ("check", "not_exists")]).is_empty());
-        assert_eq!(l(&[("name", "maintainer"), ("check", "like"), ("value", ".*@example\\.com$")]).len(), 1);
-        assert_eq!(l(&[("name", "org.opencontainers.image.version"), ("check", "not_in"), ("value", "1.0,2.0")]).len(), 1);
         assert_eq!(
-            rule_errors("metadata", "label", &[("name", "x"), ("check", ">"), ("value", "1")]),
+            l(&[
+                ("name", "maintainer"),
+                ("check", "like"),
+                ("value", ".*@example\\.com$")
+            ])
+            .len(),
+            1
+        );
+        assert_eq!(
+            l(&[
+                ("name", "org.opencontainers.image.version"),
+                ("check", "not_in"),
+                ("value", "1.0,2.0")
+            ])
+            .len(),
+            1
+        );
+        assert_eq!(
+            rule_errors(
+                "metadata",
+                "label",
+                &[("name", "x"), ("check", ">"), ("value", "1")]
+            ),
             vec!["param-wrong-type r.params[1].value"]
         );
     }

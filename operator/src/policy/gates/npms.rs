@@ -41,8 +41,13 @@ pub const DOC: GateDoc = GateDoc {
             "blacklisted_name_version",
             "Triggers for each installed npm with the name (and version, if given).",
             &[
-                ParamDoc::new("name", ParamKind::String, "time_diff", "npm package name to blacklist.")
-                    .required(),
+                ParamDoc::new(
+                    "name",
+                    ParamKind::String,
+                    "time_diff",
+                    "npm package name to blacklist.",
+                )
+                .required(),
                 ParamDoc::new("version", ParamKind::String, "0.2.9", "Only this version."),
             ],
         ),
@@ -72,11 +77,19 @@ pub(crate) fn validate(trigger: &'static TriggerDoc, p: &mut Params<'_>) -> Opti
 pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
     match check {
         Check::FeedBacked(trigger) => {
-            out.note(format!("npms.{trigger} did not run: npm feed data unavailable"));
+            out.note(format!(
+                "npms.{trigger} did not run: npm feed data unavailable"
+            ));
         }
         Check::Blacklisted(b) => blacklist(b, PackageKind::Npm, "NPM", facts, out),
         Check::FeedDataUnavailable => {
-            if facts.input.analysis.packages.iter().any(|p| p.kind == PackageKind::Npm) {
+            if facts
+                .input
+                .analysis
+                .packages
+                .iter()
+                .any(|p| p.kind == PackageKind::Npm)
+            {
                 out.fire("NPM packages are present but the npm feed is not available - will be unable to perform checks that require feed data".into());
             }
         }
@@ -90,8 +103,12 @@ mod tests {
 
     fn scenario() -> Scenario {
         let mut s = Scenario::new();
-        s.analysis.packages.push(Package::new(PackageKind::Npm, "lodash", "4.17.15"));
-        s.analysis.packages.push(Package::new(PackageKind::Gem, "lodash", "1.0.0"));
+        s.analysis
+            .packages
+            .push(Package::new(PackageKind::Npm, "lodash", "4.17.15"));
+        s.analysis
+            .packages
+            .push(Package::new(PackageKind::Gem, "lodash", "1.0.0"));
         s
     }
 
@@ -99,20 +116,47 @@ mod tests {
     fn blacklist_and_feeds() {
         let s = scenario();
         assert_eq!(
-            fired_in("npms", "blacklisted_name_version", &[("name", "lodash")], &s),
+            fired_in(
+                "npms",
+                "blacklisted_name_version",
+                &[("name", "lodash")],
+                &s
+            ),
             vec!["NPM Package is blacklisted: lodash"]
         );
         assert_eq!(
-            fired_in("npms", "blacklisted_name_version", &[("name", "lodash"), ("version", "4.17.15")], &s),
+            fired_in(
+                "npms",
+                "blacklisted_name_version",
+                &[("name", "lodash"), ("version", "4.17.15")],
+                &s
+            ),
             vec!["NPM Package is blacklisted: lodash-4.17.15"]
         );
-        assert!(fired_in("npms", "blacklisted_name_version", &[("name", "lodash"), ("version", "1.0.0")], &s).is_empty());
+        assert!(
+            fired_in(
+                "npms",
+                "blacklisted_name_version",
+                &[("name", "lodash"), ("version", "1.0.0")],
+                &s
+            )
+            .is_empty()
+        );
         assert_eq!(fired_in("npms", "feed_data_unavailable", &[], &s).len(), 1);
         assert!(fired_in("npms", "feed_data_unavailable", &[], &Scenario::new()).is_empty());
         let out = run("npms", "newer_version_in_feed", &[], &s);
         assert!(out.fired.is_empty());
-        assert_eq!(out.notes, vec!["npms.newer_version_in_feed did not run: npm feed data unavailable"]);
-        assert_eq!(rule_errors("npms", "unknown_in_feeds", &[]), vec!["feed-unavailable r.params"]);
-        assert_eq!(rule_errors("npms", "blacklisted_name_version", &[("version", "1")]), vec!["missing-param r.params"]);
+        assert_eq!(
+            out.notes,
+            vec!["npms.newer_version_in_feed did not run: npm feed data unavailable"]
+        );
+        assert_eq!(
+            rule_errors("npms", "unknown_in_feeds", &[]),
+            vec!["feed-unavailable r.params"]
+        );
+        assert_eq!(
+            rule_errors("npms", "blacklisted_name_version", &[("version", "1")]),
+            vec!["missing-param r.params"]
+        );
     }
 }

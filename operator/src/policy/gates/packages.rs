@@ -28,9 +28,19 @@ pub const DOC: GateDoc = GateDoc {
             "required_package",
             "Triggers if the package is not installed, or not at the given version (exact) or at least it (minimum).",
             &[
-                ParamDoc::new("name", ParamKind::String, "libssl3", "Name of the package that must be installed.")
-                    .required(),
-                ParamDoc::new("version", ParamKind::String, "3.0.15-1~deb12u1", "Version the package must have."),
+                ParamDoc::new(
+                    "name",
+                    ParamKind::String,
+                    "libssl3",
+                    "Name of the package that must be installed.",
+                )
+                .required(),
+                ParamDoc::new(
+                    "version",
+                    ParamKind::String,
+                    "3.0.15-1~deb12u1",
+                    "Version the package must have.",
+                ),
                 ParamDoc::new(
                     "version_match_type",
                     ParamKind::Enum(&["exact", "minimum"]),
@@ -68,9 +78,19 @@ pub const DOC: GateDoc = GateDoc {
             "blacklist",
             "Triggers for each installed package with the name (and version, if given).",
             &[
-                ParamDoc::new("name", ParamKind::String, "openssh-server", "Package name to blacklist.")
-                    .required(),
-                ParamDoc::new("version", ParamKind::String, "1:9.2p1-2", "Only this version."),
+                ParamDoc::new(
+                    "name",
+                    ParamKind::String,
+                    "openssh-server",
+                    "Package name to blacklist.",
+                )
+                .required(),
+                ParamDoc::new(
+                    "version",
+                    ParamKind::String,
+                    "1:9.2p1-2",
+                    "Only this version.",
+                ),
             ],
         ),
     ],
@@ -106,7 +126,10 @@ pub(crate) fn validate(trigger: &'static TriggerDoc, p: &mut Params<'_>) -> Opti
         "verify" => {
             let check = p.word("check");
             Some(Check::Verify {
-                packages: p.list("only_packages").map(<[String]>::to_vec).unwrap_or_default(),
+                packages: p
+                    .list("only_packages")
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default(),
                 directories: p
                     .list("only_directories")
                     .map(<[String]>::to_vec)
@@ -133,7 +156,12 @@ fn scheme(kind: PackageKind) -> Option<Scheme> {
 }
 
 fn os_packages<'a>(facts: &Facts<'a>) -> impl Iterator<Item = &'a Package> {
-    facts.input.analysis.packages.iter().filter(|p| p.kind.is_os())
+    facts
+        .input
+        .analysis
+        .packages
+        .iter()
+        .filter(|p| p.kind.is_os())
 }
 
 fn under(path: &str, dir: &str) -> bool {
@@ -278,11 +306,32 @@ mod tests {
         let rp = |params: &[(&str, &str)]| fired("packages", "required_package", params);
         assert!(rp(&[("name", "base-passwd")]).is_empty());
         assert!(rp(&[("name", "base-passwd"), ("version", "3.6.1")]).is_empty());
-        assert!(rp(&[("name", "base-passwd"), ("version", "3.6.1"), ("version_match_type", "minimum")]).is_empty());
-        assert!(rp(&[("name", "base-passwd"), ("version", "3.6.1~rc1"), ("version_match_type", "minimum")]).is_empty(), "~ sorts before");
+        assert!(
+            rp(&[
+                ("name", "base-passwd"),
+                ("version", "3.6.1"),
+                ("version_match_type", "minimum")
+            ])
+            .is_empty()
+        );
+        assert!(
+            rp(&[
+                ("name", "base-passwd"),
+                ("version", "3.6.1~rc1"),
+                ("version_match_type", "minimum")
+            ])
+            .is_empty(),
+            "~ sorts before"
+        );
         assert_eq!(
-            rp(&[("name", "base-passwd"), ("version", "3.6.10"), ("version_match_type", "minimum")]),
-            vec!["Required min-version input package (base-passwd) is present (3.6.1), but is lower version than what is specified in policy (3.6.10)"]
+            rp(&[
+                ("name", "base-passwd"),
+                ("version", "3.6.10"),
+                ("version_match_type", "minimum")
+            ]),
+            vec![
+                "Required min-version input package (base-passwd) is present (3.6.1), but is lower version than what is specified in policy (3.6.10)"
+            ]
         );
         assert_eq!(
             rp(&[("name", "base-passwd"), ("version", "0:3.6.1")]),
@@ -291,7 +340,9 @@ mod tests {
         );
         assert_eq!(
             rp(&[("name", "base-passwd"), ("version", "3.6.2")]),
-            vec!["Required input package (base-passwd) is present (3.6.1), but not at the version specified in policy (3.6.2)"]
+            vec![
+                "Required input package (base-passwd) is present (3.6.1), but not at the version specified in policy (3.6.2)"
+            ]
         );
         assert_eq!(
             rp(&[("name", "ca-certificates")]),
@@ -302,11 +353,30 @@ mod tests {
             vec!["Required input package (ca-certificates,1) is not present in container image"]
         );
         let mut s = Scenario::new();
-        s.analysis.packages.push(Package::new(PackageKind::Npm, "ca-certificates", "1.0.0"));
-        assert_eq!(fired_in("packages", "required_package", &[("name", "ca-certificates")], &s).len(), 1, "only OS packages count");
+        s.analysis
+            .packages
+            .push(Package::new(PackageKind::Npm, "ca-certificates", "1.0.0"));
         assert_eq!(
-            rule_errors("packages", "required_package", &[("version", "1"), ("version_match_type", "newest")]),
-            vec!["param-wrong-type r.params[1].value", "missing-param r.params"]
+            fired_in(
+                "packages",
+                "required_package",
+                &[("name", "ca-certificates")],
+                &s
+            )
+            .len(),
+            1,
+            "only OS packages count"
+        );
+        assert_eq!(
+            rule_errors(
+                "packages",
+                "required_package",
+                &[("version", "1"), ("version_match_type", "newest")]
+            ),
+            vec![
+                "param-wrong-type r.params[1].value",
+                "missing-param r.params"
+            ]
         );
     }
 
@@ -315,12 +385,17 @@ mod tests {
         let v = |params: &[(&str, &str)]| fired("packages", "verify", params);
         assert_eq!(
             v(&[("only_directories", "/usr/share/base-passwd")]),
-            vec!["VERIFY check against package db for package 'base-passwd' failed on entry '/usr/share/base-passwd/group.master' with status: 'changed'"]
+            vec![
+                "VERIFY check against package db for package 'base-passwd' failed on entry '/usr/share/base-passwd/group.master' with status: 'changed'"
+            ]
         );
         let all = v(&[]);
         assert_eq!(all.iter().filter(|m| m.ends_with("'changed'")).count(), 1);
         assert!(all.iter().filter(|m| m.ends_with("'missing'")).count() > 10);
-        assert!(all.iter().any(|m| m.contains("/usr/share/doc/base-passwd/README")));
+        assert!(
+            all.iter()
+                .any(|m| m.contains("/usr/share/doc/base-passwd/README"))
+        );
         assert_eq!(v(&[("check", "changed")]).len(), 1);
         assert_eq!(v(&[("check", "missing")]).len(), all.len() - 1);
         assert!(v(&[("only_packages", "libc6")]).is_empty());
@@ -335,13 +410,30 @@ mod tests {
 
     #[test]
     fn blacklist() {
-        assert_eq!(fired("packages", "blacklist", &[("name", "base-passwd")]), vec!["Package is blacklisted: base-passwd"]);
         assert_eq!(
-            fired("packages", "blacklist", &[("name", "base-passwd"), ("version", "3.6.1")]),
+            fired("packages", "blacklist", &[("name", "base-passwd")]),
+            vec!["Package is blacklisted: base-passwd"]
+        );
+        assert_eq!(
+            fired(
+                "packages",
+                "blacklist",
+                &[("name", "base-passwd"), ("version", "3.6.1")]
+            ),
             vec!["Package is blacklisted: base-passwd-3.6.1"]
         );
-        assert!(fired("packages", "blacklist", &[("name", "base-passwd"), ("version", "3.6")]).is_empty());
-        assert_eq!(rule_errors("packages", "blacklist", &[("name", "")]), vec!["missing-param r.params[0]"]);
+        assert!(
+            fired(
+                "packages",
+                "blacklist",
+                &[("name", "base-passwd"), ("version", "3.6")]
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            rule_errors("packages", "blacklist", &[("name", "")]),
+            vec!["missing-param r.params[0]"]
+        );
     }
 
     #[test]

@@ -22,26 +22,42 @@ pub const DOC: GateDoc = GateDoc {
         TriggerDoc::new(
             "blacklist_usernames",
             "Triggers for each listed user name found in /etc/passwd.",
-            &[ParamDoc::new("user_names", ParamKind::StringList, "daemon,ftp", "User names.")
-                .aliases(&["usernameblacklist"])
-                .required()],
+            &[ParamDoc::new(
+                "user_names",
+                ParamKind::StringList,
+                "daemon,ftp",
+                "User names.",
+            )
+            .aliases(&["usernameblacklist"])
+            .required()],
         ),
         TriggerDoc::new(
             "blacklist_userids",
             "Triggers for each listed user id found in /etc/passwd.",
-            &[ParamDoc::new("user_ids", ParamKind::IntegerList, "0,1", "User ids.")
-                .aliases(&["useridblacklist"])
-                .required()],
+            &[
+                ParamDoc::new("user_ids", ParamKind::IntegerList, "0,1", "User ids.")
+                    .aliases(&["useridblacklist"])
+                    .required(),
+            ],
         ),
         TriggerDoc::new(
             "blacklist_groupids",
             "Triggers for each listed group id found in /etc/passwd.",
-            &[ParamDoc::new("group_ids", ParamKind::IntegerList, "999,20", "Group ids.").required()],
+            &[
+                ParamDoc::new("group_ids", ParamKind::IntegerList, "999,20", "Group ids.")
+                    .required(),
+            ],
         ),
         TriggerDoc::new(
             "blacklist_shells",
             "Triggers for each user whose login shell is listed.",
-            &[ParamDoc::new("shells", ParamKind::StringList, "/bin/bash,/bin/zsh", "Shells.").required()],
+            &[ParamDoc::new(
+                "shells",
+                ParamKind::StringList,
+                "/bin/bash,/bin/zsh",
+                "Shells.",
+            )
+            .required()],
         ),
         TriggerDoc::new(
             "blacklist_full_entry",
@@ -120,33 +136,84 @@ mod tests {
     fn entries_of_the_real_passwd() {
         assert!(fired("passwd_file", "content_not_available", &[]).is_empty());
         assert_eq!(
-            fired("passwd_file", "blacklist_usernames", &[("user_names", "app,ftp")]),
-            vec!["Blacklisted user 'app' found in image's /etc/passwd: pentry=app:x:1000:1000:App:/home/app:/bin/sh"]
+            fired(
+                "passwd_file",
+                "blacklist_usernames",
+                &[("user_names", "app,ftp")]
+            ),
+            vec![
+                "Blacklisted user 'app' found in image's /etc/passwd: pentry=app:x:1000:1000:App:/home/app:/bin/sh"
+            ]
         );
         assert_eq!(
-            fired("passwd_file", "blacklist_userids", &[("useridblacklist", "0")]),
-            vec!["Blacklisted uid '0' found in image's /etc/passwd: pentry=root:x:0:0:root:/root:/bin/bash"]
+            fired(
+                "passwd_file",
+                "blacklist_userids",
+                &[("useridblacklist", "0")]
+            ),
+            vec![
+                "Blacklisted uid '0' found in image's /etc/passwd: pentry=root:x:0:0:root:/root:/bin/bash"
+            ]
         );
-        assert_eq!(fired("passwd_file", "blacklist_groupids", &[("group_ids", "1000,65534")]).len(), 4);
-        assert_eq!(fired("passwd_file", "blacklist_shells", &[("shells", "/bin/bash,/bin/sh")]).len(), 2);
         assert_eq!(
-            fired("passwd_file", "blacklist_full_entry", &[("entry", "root:x:0:0:root:/root:/bin/bash")]).len(),
+            fired(
+                "passwd_file",
+                "blacklist_groupids",
+                &[("group_ids", "1000,65534")]
+            )
+            .len(),
+            4
+        );
+        assert_eq!(
+            fired(
+                "passwd_file",
+                "blacklist_shells",
+                &[("shells", "/bin/bash,/bin/sh")]
+            )
+            .len(),
+            2
+        );
+        assert_eq!(
+            fired(
+                "passwd_file",
+                "blacklist_full_entry",
+                &[("entry", "root:x:0:0:root:/root:/bin/bash")]
+            )
+            .len(),
             1
         );
-        assert!(fired("passwd_file", "blacklist_full_entry", &[("entry", "root:x:0:0:root:/root")]).is_empty());
+        assert!(
+            fired(
+                "passwd_file",
+                "blacklist_full_entry",
+                &[("entry", "root:x:0:0:root:/root")]
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn without_the_file() {
         let mut s = Scenario::new();
-        s.analysis.retrieved_files.retain(|f| f.path != "/etc/passwd");
-        assert_eq!(fired_in("passwd_file", "content_not_available", &[], &s).len(), 1);
+        s.analysis
+            .retrieved_files
+            .retain(|f| f.path != "/etc/passwd");
+        assert_eq!(
+            fired_in("passwd_file", "content_not_available", &[], &s).len(),
+            1
+        );
         assert!(fired_in("passwd_file", "blacklist_userids", &[("user_ids", "0")], &s).is_empty());
     }
 
     #[test]
     fn params() {
-        assert_eq!(rule_errors("passwd_file", "blacklist_userids", &[("user_ids", "root")]), vec!["param-wrong-type r.params[0].value"]);
-        assert_eq!(rule_errors("passwd_file", "blacklist_shells", &[]), vec!["missing-param r.params"]);
+        assert_eq!(
+            rule_errors("passwd_file", "blacklist_userids", &[("user_ids", "root")]),
+            vec!["param-wrong-type r.params[0].value"]
+        );
+        assert_eq!(
+            rule_errors("passwd_file", "blacklist_shells", &[]),
+            vec!["missing-param r.params"]
+        );
     }
 }

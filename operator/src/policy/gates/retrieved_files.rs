@@ -56,8 +56,14 @@ pub const DOC: GateDoc = GateDoc {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
-    ContentNotAvailable { path: String },
-    ContentRegex { path: String, regex: Regex, matches: bool },
+    ContentNotAvailable {
+        path: String,
+    },
+    ContentRegex {
+        path: String,
+        regex: Regex,
+        matches: bool,
+    },
 }
 
 pub(crate) fn validate(trigger: &'static TriggerDoc, p: &mut Params<'_>) -> Option<Check> {
@@ -116,39 +122,102 @@ mod tests {
     #[test]
     fn retrieved_content() {
         let cr = |regex: &str, check: &str| {
-            fired("retrieved_files", "content_regex", &[("path", "/app/settings.conf"), ("regex", regex), ("check", check)])
+            fired(
+                "retrieved_files",
+                "content_regex",
+                &[
+                    ("path", "/app/settings.conf"),
+                    ("regex", regex),
+                    ("check", check),
+                ],
+            )
         };
         assert_eq!(
             cr("SSLEngine on", "match"),
-            vec!["Content regex 'SSLEngine on' check 'match' found in retrieved file '/app/settings.conf'"]
+            vec![
+                "Content regex 'SSLEngine on' check 'match' found in retrieved file '/app/settings.conf'"
+            ]
         );
         assert!(cr("SSLEngine on", "no_match").is_empty());
         assert_eq!(cr("SSLEngine off", "no_match").len(), 1);
-        assert!(cr("Engine", "match").is_empty(), "anchored at the line start");
-        assert!(fired("retrieved_files", "content_not_available", &[("path", "/app/settings.conf")]).is_empty());
+        assert!(
+            cr("Engine", "match").is_empty(),
+            "anchored at the line start"
+        );
+        assert!(
+            fired(
+                "retrieved_files",
+                "content_not_available",
+                &[("path", "/app/settings.conf")]
+            )
+            .is_empty()
+        );
         assert_eq!(
-            fired("retrieved_files", "content_not_available", &[("path", "/etc/httpd.conf")]),
+            fired(
+                "retrieved_files",
+                "content_not_available",
+                &[("path", "/etc/httpd.conf")]
+            ),
             vec!["Cannot locate file /etc/httpd.conf in the image analysis"]
         );
-        assert!(fired("retrieved_files", "content_regex", &[("path", "/etc/httpd.conf"), ("regex", ".*"), ("check", "no_match")]).is_empty());
+        assert!(
+            fired(
+                "retrieved_files",
+                "content_regex",
+                &[
+                    ("path", "/etc/httpd.conf"),
+                    ("regex", ".*"),
+                    ("check", "no_match")
+                ]
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn truncated_files_are_noted() {
         let mut s = Scenario::new();
-        s.analysis.retrieved_files.iter_mut().for_each(|f| f.truncated = true);
-        let out = run("retrieved_files", "content_regex", &[("path", "/app/settings.conf"), ("regex", "Listen"), ("check", "match")], &s);
+        s.analysis
+            .retrieved_files
+            .iter_mut()
+            .for_each(|f| f.truncated = true);
+        let out = run(
+            "retrieved_files",
+            "content_regex",
+            &[
+                ("path", "/app/settings.conf"),
+                ("regex", "Listen"),
+                ("check", "match"),
+            ],
+            &s,
+        );
         assert_eq!(out.fired.len(), 1);
         assert_eq!(out.notes.len(), 1);
-        assert_eq!(fired_in("retrieved_files", "content_not_available", &[("path", "/app/settings.conf")], &s).len(), 0);
+        assert_eq!(
+            fired_in(
+                "retrieved_files",
+                "content_not_available",
+                &[("path", "/app/settings.conf")],
+                &s
+            )
+            .len(),
+            0
+        );
     }
 
     #[test]
     fn params() {
         assert_eq!(
-            rule_errors("retrieved_files", "content_regex", &[("path", "/x"), ("regex", "a"), ("check", "maybe")]),
+            rule_errors(
+                "retrieved_files",
+                "content_regex",
+                &[("path", "/x"), ("regex", "a"), ("check", "maybe")]
+            ),
             vec!["param-wrong-type r.params[2].value"]
         );
-        assert_eq!(rule_errors("retrieved_files", "content_not_available", &[]), vec!["missing-param r.params"]);
+        assert_eq!(
+            rule_errors("retrieved_files", "content_not_available", &[]),
+            vec!["missing-param r.params"]
+        );
     }
 }

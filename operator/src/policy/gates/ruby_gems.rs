@@ -38,7 +38,13 @@ pub const DOC: GateDoc = GateDoc {
             "blacklist",
             "Triggers for each installed gem with the name (and version, if given).",
             &[
-                ParamDoc::new("name", ParamKind::String, "time_diff", "Gem name to blacklist.").required(),
+                ParamDoc::new(
+                    "name",
+                    ParamKind::String,
+                    "time_diff",
+                    "Gem name to blacklist.",
+                )
+                .required(),
                 ParamDoc::new("version", ParamKind::String, "0.2.9", "Only this version."),
             ],
         ),
@@ -66,14 +72,23 @@ impl Blacklisted {
     }
 }
 
-pub(crate) fn blacklist(b: &Blacklisted, kind: PackageKind, label: &str, facts: &Facts<'_>, out: &mut Output) {
+pub(crate) fn blacklist(
+    b: &Blacklisted,
+    kind: PackageKind,
+    label: &str,
+    facts: &Facts<'_>,
+    out: &mut Output,
+) {
     for p in &facts.input.analysis.packages {
         if p.kind != kind || p.name != b.name {
             continue;
         }
         match &b.version {
             Some(v) if *v == p.version => {
-                out.fire(format!("{label} Package is blacklisted: {}-{}", p.name, p.version));
+                out.fire(format!(
+                    "{label} Package is blacklisted: {}-{}",
+                    p.name, p.version
+                ));
             }
             Some(_) => {}
             None => out.fire(format!("{label} Package is blacklisted: {}", p.name)),
@@ -99,11 +114,19 @@ pub(crate) fn validate(trigger: &'static TriggerDoc, p: &mut Params<'_>) -> Opti
 pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
     match check {
         Check::FeedBacked(trigger) => {
-            out.note(format!("ruby_gems.{trigger} did not run: gem feed data unavailable"));
+            out.note(format!(
+                "ruby_gems.{trigger} did not run: gem feed data unavailable"
+            ));
         }
         Check::Blacklist(b) => blacklist(b, PackageKind::Gem, "Gem", facts, out),
         Check::FeedDataUnavailable => {
-            if facts.input.analysis.packages.iter().any(|p| p.kind == PackageKind::Gem) {
+            if facts
+                .input
+                .analysis
+                .packages
+                .iter()
+                .any(|p| p.kind == PackageKind::Gem)
+            {
                 out.fire("Gem packages are present but the gem feed is not available - will be unable to perform checks that require feed data".into());
             }
         }
@@ -118,16 +141,32 @@ mod tests {
     #[test]
     fn blacklist_and_feeds() {
         let mut s = Scenario::new();
-        s.analysis.packages.push(Package::new(PackageKind::Gem, "rails", "7.1.0"));
+        s.analysis
+            .packages
+            .push(Package::new(PackageKind::Gem, "rails", "7.1.0"));
         assert_eq!(
-            fired_in("ruby_gems", "blacklist", &[("name", "rails"), ("version", "7.1.0")], &s),
+            fired_in(
+                "ruby_gems",
+                "blacklist",
+                &[("name", "rails"), ("version", "7.1.0")],
+                &s
+            ),
             vec!["Gem Package is blacklisted: rails-7.1.0"]
         );
-        assert!(fired_in("ruby_gems", "blacklist", &[("name", "Rails")], &s).is_empty(), "names are exact");
-        assert_eq!(fired_in("ruby_gems", "feed_data_unavailable", &[], &s).len(), 1);
+        assert!(
+            fired_in("ruby_gems", "blacklist", &[("name", "Rails")], &s).is_empty(),
+            "names are exact"
+        );
+        assert_eq!(
+            fired_in("ruby_gems", "feed_data_unavailable", &[], &s).len(),
+            1
+        );
         let out = run("ruby_gems", "not_found_in_feed", &[], &s);
         assert!(out.fired.is_empty());
         assert_eq!(out.notes.len(), 1);
-        assert_eq!(rule_errors("ruby_gems", "blacklisted_name_version", &[]), vec!["unknown-trigger r.trigger"]);
+        assert_eq!(
+            rule_errors("ruby_gems", "blacklisted_name_version", &[]),
+            vec!["unknown-trigger r.trigger"]
+        );
     }
 }

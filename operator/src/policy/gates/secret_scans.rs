@@ -120,10 +120,21 @@ mod tests {
         );
         assert_eq!(c(&[("content_regex_name", "ALPINE_NULL_ROOT")]).len(), 1);
         assert_eq!(c(&[("filename_regex", "/etc/.*")]).len(), 2);
-        assert!(c(&[("content_regex_name", "DOCKER_AUTH"), ("match_type", "found")]).is_empty());
+        assert!(
+            c(&[
+                ("content_regex_name", "DOCKER_AUTH"),
+                ("match_type", "found")
+            ])
+            .is_empty()
+        );
         assert_eq!(
-            c(&[("content_regex_name", "DOCKER_AUTH"), ("match_type", "notfound")]),
-            vec!["Secret content search analyzer did not find regexp match in container: filename_regex=* content_regex_name=DOCKER_AUTH"]
+            c(&[
+                ("content_regex_name", "DOCKER_AUTH"),
+                ("match_type", "notfound")
+            ]),
+            vec![
+                "Secret content search analyzer did not find regexp match in container: filename_regex=* content_regex_name=DOCKER_AUTH"
+            ]
         );
         assert!(c(&[("match_type", "notfound")]).is_empty());
     }
@@ -133,21 +144,40 @@ mod tests {
         let mut s = Scenario::new();
         s.analysis.secrets = vec![ContentHit {
             pattern: "AWS_SECRET_KEY".into(),
-            location: HitLocation::Env { name: "AWS_SECRET_ACCESS_KEY".into() },
+            location: HitLocation::Env {
+                name: "AWS_SECRET_ACCESS_KEY".into(),
+            },
             lines: vec![],
         }];
         assert_eq!(
             fired_in("secret_scans", "content_regex_checks", &[], &s),
-            vec!["Secret content search analyzer found regexp match in container: file=environment variable AWS_SECRET_ACCESS_KEY regexp=AWS_SECRET_KEY"]
+            vec![
+                "Secret content search analyzer found regexp match in container: file=environment variable AWS_SECRET_ACCESS_KEY regexp=AWS_SECRET_KEY"
+            ]
         );
-        assert!(fired_in("secret_scans", "content_regex_checks", &[("filename_regex", ".*")], &s).is_empty());
+        assert!(
+            fired_in(
+                "secret_scans",
+                "content_regex_checks",
+                &[("filename_regex", ".*")],
+                &s
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn params() {
         assert_eq!(
-            rule_errors("secret_scans", "content_regex_checks", &[("match_type", "maybe"), ("filename_regex", "[")]),
-            vec!["param-wrong-type r.params[0].value", "bad-regex r.params[1].value"]
+            rule_errors(
+                "secret_scans",
+                "content_regex_checks",
+                &[("match_type", "maybe"), ("filename_regex", "[")]
+            ),
+            vec![
+                "param-wrong-type r.params[0].value",
+                "bad-regex r.params[1].value"
+            ]
         );
     }
 }

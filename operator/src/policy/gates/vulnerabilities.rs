@@ -22,9 +22,9 @@ use crate::policy::diagnostics::Code;
 use crate::policy::facts::Facts;
 use crate::policy::params::{GateDoc, ParamDoc, ParamKind, Params, TriggerDoc};
 use crate::policy::pattern::Regex;
+use crate::severity::CvssVersion;
 use crate::severity::Severity;
 use crate::severity::normalize::{CvssScore, ScoreSource};
-use crate::severity::CvssVersion;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::fmt::Write as _;
 
@@ -397,7 +397,10 @@ pub(crate) fn validate(trigger: &'static TriggerDoc, p: &mut Params<'_>) -> Opti
                     let name = format!("{prefix}cvss_v3_{}", score.name());
                     let cmp_name = format!("{name}_comparison");
                     if let Some(value) = p.float(&name) {
-                        let cmp = p.word(&cmp_name).and_then(Cmp::from_word).unwrap_or(Cmp::Ge);
+                        let cmp = p
+                            .word(&cmp_name)
+                            .and_then(Cmp::from_word)
+                            .unwrap_or(Cmp::Ge);
                         scores.push(ScoreFilter {
                             source,
                             score,
@@ -486,7 +489,11 @@ fn trigger_package(m: &Match) -> String {
         .collect();
     let from_location = match p.kind {
         PackageKind::Java | PackageKind::Gem => segments.last().copied(),
-        PackageKind::Npm => segments.len().checked_sub(2).and_then(|i| segments.get(i)).copied(),
+        PackageKind::Npm => segments
+            .len()
+            .checked_sub(2)
+            .and_then(|i| segments.get(i))
+            .copied(),
         _ => None,
     };
     match from_location {
@@ -648,7 +655,11 @@ fn package_match(
     let mut msg = format!(
         "{} Vulnerability found in {} package type ({}) - {}",
         m.severity.as_str().to_ascii_uppercase(),
-        if m.package.kind.is_os() { "os" } else { "non-os" },
+        if m.package.kind.is_os() {
+            "os"
+        } else {
+            "non-os"
+        },
         m.package.kind,
         package_label(m)
     );
@@ -676,7 +687,7 @@ fn package_match(
 
 #[cfg(test)]
 mod tests {
-    use crate::policy::testing::{Scenario, days_ago, fired, fired_in, rule_errors, run};
+    use crate::policy::testing::{Cases, Scenario, days_ago, fired, fired_in, rule_errors, run};
 
     fn ids(params: &[(&str, &str)]) -> Vec<String> {
         ids_in(params, &Scenario::new())
@@ -693,7 +704,7 @@ mod tests {
     #[test]
     fn package_trigger_table() {
         let all = [("package_type", "all")];
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        let cases: Cases<'_> = &[
             (
                 &all,
                 // Default `> unknown`, vendor_only skips the won't-fix medium.
@@ -714,15 +725,30 @@ mod tests {
                 ],
             ),
             (
-                &[("package_type", "os"), ("severity_comparison", "="), ("severity", "unknown")],
+                &[
+                    ("package_type", "os"),
+                    ("severity_comparison", "="),
+                    ("severity", "unknown"),
+                ],
                 &["CVE-2025-0005+base-passwd"],
             ),
             (
-                &[("package_type", "non-os"), ("severity_comparison", ">="), ("severity", "HIGH")],
-                &["CVE-2022-0004+lodash", "CVE-2021-44228+log4j-core-2.14.1.jar"],
+                &[
+                    ("package_type", "non-os"),
+                    ("severity_comparison", ">="),
+                    ("severity", "HIGH"),
+                ],
+                &[
+                    "CVE-2022-0004+lodash",
+                    "CVE-2021-44228+log4j-core-2.14.1.jar",
+                ],
             ),
             (
-                &[("package_type", "all"), ("severity_comparison", "<"), ("severity", "medium")],
+                &[
+                    ("package_type", "all"),
+                    ("severity_comparison", "<"),
+                    ("severity", "medium"),
+                ],
                 &["CVE-2025-0005+base-passwd", "PYSEC-2018-28+requests-2.19.1"],
             ),
             (
@@ -731,7 +757,10 @@ mod tests {
             ),
             (
                 &[("package_type", "all"), ("cvss_v3_base_score", "9.0")],
-                &["CVE-2024-0001+base-passwd", "CVE-2021-44228+log4j-core-2.14.1.jar"],
+                &[
+                    "CVE-2024-0001+base-passwd",
+                    "CVE-2021-44228+log4j-core-2.14.1.jar",
+                ],
             ),
             (
                 &[
@@ -740,10 +769,7 @@ mod tests {
                     ("cvss_v3_exploitability_score", "3"),
                 ],
                 // Unscored matches count as -1, which is < 3.
-                &[
-                    "CVE-2022-0004+lodash",
-                    "PYSEC-2018-28+requests-2.19.1",
-                ],
+                &["CVE-2022-0004+lodash", "PYSEC-2018-28+requests-2.19.1"],
             ),
             (
                 &[("package_type", "all"), ("cvss_v3_impact_score", "6.0")],
@@ -762,11 +788,17 @@ mod tests {
                 &[],
             ),
             (
-                &[("package_type", "all"), ("vendor_cvss_v3_exploitability_score", "3.9")],
+                &[
+                    ("package_type", "all"),
+                    ("vendor_cvss_v3_exploitability_score", "3.9"),
+                ],
                 &["CVE-2024-0001+base-passwd"],
             ),
             (
-                &[("package_type", "all"), ("package_path_exclude", ".*/test/")],
+                &[
+                    ("package_type", "all"),
+                    ("package_path_exclude", ".*/test/"),
+                ],
                 &[
                     "CVE-2024-0001+base-passwd",
                     "CVE-2024-0002+base-passwd",
@@ -776,7 +808,10 @@ mod tests {
             ),
             (
                 // OS packages are never excluded by path.
-                &[("package_type", "os"), ("package_path_exclude", "/var/lib/dpkg/.*")],
+                &[
+                    ("package_type", "os"),
+                    ("package_path_exclude", "/var/lib/dpkg/.*"),
+                ],
                 &["CVE-2024-0001+base-passwd", "CVE-2024-0002+base-passwd"],
             ),
         ];
@@ -807,12 +842,18 @@ mod tests {
         let msgs = fired_in(
             "vulnerabilities",
             "package",
-            &[("package_type", "os"), ("severity", "high"), ("max_days_since_creation", "30")],
+            &[
+                ("package_type", "os"),
+                ("severity", "high"),
+                ("max_days_since_creation", "30"),
+            ],
             &Scenario::new(),
         );
         assert_eq!(
             msgs,
-            vec!["CRITICAL Vulnerability found in os package type (deb) - base-passwd-3.6.1 (fixed in: 3.6.2) (first detected 2025-04-22) (CVE-2024-0001 - https://nvd.nist.gov/vuln/detail/CVE-2024-0001)"]
+            vec![
+                "CRITICAL Vulnerability found in os package type (deb) - base-passwd-3.6.1 (fixed in: 3.6.2) (first detected 2025-04-22) (CVE-2024-0001 - https://nvd.nist.gov/vuln/detail/CVE-2024-0001)"
+            ]
         );
     }
 
@@ -824,11 +865,18 @@ mod tests {
             ("fix_available", "true"),
             ("max_days_since_fix", "21"),
         ];
-        assert!(ids_in(&params, &s).is_empty(), "fixes first seen 20 days ago");
+        assert!(
+            ids_in(&params, &s).is_empty(),
+            "fixes first seen 20 days ago"
+        );
         s.times[0].fix_first_seen = Some(days_ago(30));
         assert_eq!(ids_in(&params, &s), vec!["CVE-2024-0001+base-passwd"]);
         assert_eq!(
-            rule_errors("vulnerabilities", "package", &[("package_type", "all"), ("max_days_since_fix", "3")]),
+            rule_errors(
+                "vulnerabilities",
+                "package",
+                &[("package_type", "all"), ("max_days_since_fix", "3")]
+            ),
             vec!["ineffective-rule r.params"]
         );
     }
@@ -855,53 +903,112 @@ mod tests {
 
     #[test]
     fn invalid_params() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        let cases: Cases<'_> = &[
             (&[], &["missing-param r.params"]),
-            (&[("package_type", "docker")], &["param-wrong-type r.params[0].value"]),
             (
-                &[("package_type", "all"), ("severity", "severe"), ("severity_comparison", "~")],
-                &["param-wrong-type r.params[1].value", "param-wrong-type r.params[2].value"],
+                &[("package_type", "docker")],
+                &["param-wrong-type r.params[0].value"],
             ),
-            (&[("package_type", "all"), ("cvss_v3_base_score", "high")], &["param-wrong-type r.params[1].value"]),
             (
-                &[("package_type", "all"), ("cvss_v3_base_score_comparison", ">")],
+                &[
+                    ("package_type", "all"),
+                    ("severity", "severe"),
+                    ("severity_comparison", "~"),
+                ],
+                &[
+                    "param-wrong-type r.params[1].value",
+                    "param-wrong-type r.params[2].value",
+                ],
+            ),
+            (
+                &[("package_type", "all"), ("cvss_v3_base_score", "high")],
+                &["param-wrong-type r.params[1].value"],
+            ),
+            (
+                &[
+                    ("package_type", "all"),
+                    ("cvss_v3_base_score_comparison", ">"),
+                ],
                 &["missing-param r.params[1].value"],
             ),
-            (&[("package_type", "all"), ("max_days_since_creation", "-3")], &["param-wrong-type r.params[1].value"]),
             (
-                &[("package_type", "all"), ("max_days_since_creation", "3"), ("max_days_since_detection", "4")],
+                &[("package_type", "all"), ("max_days_since_creation", "-3")],
+                &["param-wrong-type r.params[1].value"],
+            ),
+            (
+                &[
+                    ("package_type", "all"),
+                    ("max_days_since_creation", "3"),
+                    ("max_days_since_detection", "4"),
+                ],
                 &["duplicate-param r.params[2]"],
             ),
-            (&[("package_type", "all"), ("package_path_exclude", "(?!test)")], &["bad-regex r.params[1].value"]),
-            (&[("package_type", "all"), ("fix_available", "yes")], &["param-wrong-type r.params[1].value"]),
-            (&[("package_type", "all"), ("score_version", "3")], &["unknown-param r.params[1]"]),
+            (
+                &[
+                    ("package_type", "all"),
+                    ("package_path_exclude", "(?!test)"),
+                ],
+                &["bad-regex r.params[1].value"],
+            ),
+            (
+                &[("package_type", "all"), ("fix_available", "yes")],
+                &["param-wrong-type r.params[1].value"],
+            ),
+            (
+                &[("package_type", "all"), ("score_version", "3")],
+                &["unknown-param r.params[1]"],
+            ),
         ];
         for (params, expected) in cases {
-            assert_eq!(rule_errors("vulnerabilities", "package", params), *expected, "{params:?}");
+            assert_eq!(
+                rule_errors("vulnerabilities", "package", params),
+                *expected,
+                "{params:?}"
+            );
         }
     }
 
     #[test]
     fn feed_triggers() {
         let mut s = Scenario::new();
-        let stale = |s: &Scenario| fired_in("vulnerabilities", "stale_feed_data", &[("max_days_since_sync", "2")], s);
+        let stale = |s: &Scenario| {
+            fired_in(
+                "vulnerabilities",
+                "stale_feed_data",
+                &[("max_days_since_sync", "2")],
+                s,
+            )
+        };
         assert!(stale(&s).is_empty(), "synced yesterday");
         s.feed_sync = Some(days_ago(3));
-        assert_eq!(stale(&s), vec!["The vulnerability feed is older than 2 days (last synced 2025-05-29)"]);
+        assert_eq!(
+            stale(&s),
+            vec!["The vulnerability feed is older than 2 days (last synced 2025-05-29)"]
+        );
         s.feed_sync = None;
-        assert_eq!(stale(&s), vec!["The vulnerability feed has never been synced"]);
+        assert_eq!(
+            stale(&s),
+            vec!["The vulnerability feed has never been synced"]
+        );
         assert_eq!(
             fired_in("vulnerabilities", "vulnerability_data_unavailable", &[], &s),
-            vec!["Vulnerability data is unavailable for the image's OS packages: the vulnerability feed has never been synced"]
+            vec![
+                "Vulnerability data is unavailable for the image's OS packages: the vulnerability feed has never been synced"
+            ]
         );
         let mut s = Scenario::new();
         assert!(fired_in("vulnerabilities", "vulnerability_data_unavailable", &[], &s).is_empty());
         s.analysis.distro.as_mut().expect("distro").id = "gentoo".into();
         assert_eq!(
             fired_in("vulnerabilities", "vulnerability_data_unavailable", &[], &s),
-            vec!["Vulnerability data is unavailable for the image's OS packages: deb packages on gentoo 12 have no vulnerability feed"]
+            vec![
+                "Vulnerability data is unavailable for the image's OS packages: deb packages on gentoo 12 have no vulnerability feed"
+            ]
         );
-        assert_eq!(rule_errors("vulnerabilities", "stale_feed_data", &[]), vec!["missing-param r.params"]);
+        assert_eq!(
+            rule_errors("vulnerabilities", "stale_feed_data", &[]),
+            vec!["missing-param r.params"]
+        );
     }
 
     #[test]
@@ -910,7 +1017,10 @@ mod tests {
             fired(
                 "vulnerabilities",
                 "blacklist",
-                &[("vulnerability_ids", "CVE-2023-0003, GHSA-jfh8-c2jp-5v3q,CVE-1999-0001")]
+                &[(
+                    "vulnerability_ids",
+                    "CVE-2023-0003, GHSA-jfh8-c2jp-5v3q,CVE-1999-0001"
+                )]
             ),
             vec!["Blacklisted vulnerabilities detected: GHSA-jfh8-c2jp-5v3q"],
             "won't-fix skipped by default"
@@ -919,13 +1029,27 @@ mod tests {
             fired(
                 "vulnerabilities",
                 "blacklist",
-                &[("vulnerability_ids", "CVE-2023-0003"), ("vendor_only", "false")]
+                &[
+                    ("vulnerability_ids", "CVE-2023-0003"),
+                    ("vendor_only", "false")
+                ]
             ),
             vec!["Blacklisted vulnerabilities detected: CVE-2023-0003"]
         );
-        assert!(fired("vulnerabilities", "blacklist", &[("vulnerability_ids", "CVE-1999-0001")]).is_empty());
+        assert!(
+            fired(
+                "vulnerabilities",
+                "blacklist",
+                &[("vulnerability_ids", "CVE-1999-0001")]
+            )
+            .is_empty()
+        );
         assert_eq!(
-            rule_errors("vulnerabilities", "blacklist", &[("vulnerability_ids", "a,,b")]),
+            rule_errors(
+                "vulnerabilities",
+                "blacklist",
+                &[("vulnerability_ids", "a,,b")]
+            ),
             vec!["param-wrong-type r.params[0].value"]
         );
     }
@@ -935,14 +1059,30 @@ mod tests {
         let count = |params: &[(&str, &str)]| fired("vulnerabilities", "count", params);
         assert_eq!(
             count(&[("max_count", "3"), ("severity", "high")]),
-            vec!["4 vulnerability matches with severity >= high exceed the maximum of 3: CVE-2021-44228, CVE-2022-0004, CVE-2024-0001, CVE-2024-0002"]
+            vec![
+                "4 vulnerability matches with severity >= high exceed the maximum of 3: CVE-2021-44228, CVE-2022-0004, CVE-2024-0001, CVE-2024-0002"
+            ]
         );
         assert!(count(&[("max_count", "4"), ("severity", "high")]).is_empty());
         assert_eq!(
-            count(&[("max_count", "0"), ("severity", "critical"), ("package_type", "os")]).len(),
+            count(&[
+                ("max_count", "0"),
+                ("severity", "critical"),
+                ("package_type", "os")
+            ])
+            .len(),
             1
         );
-        assert!(count(&[("max_count", "0"), ("severity", "medium"), ("severity_comparison", "="), ("package_type", "os")]).is_empty(), "won't fix is not counted");
+        assert!(
+            count(&[
+                ("max_count", "0"),
+                ("severity", "medium"),
+                ("severity_comparison", "="),
+                ("package_type", "os")
+            ])
+            .is_empty(),
+            "won't fix is not counted"
+        );
         assert_eq!(
             rule_errors("vulnerabilities", "count", &[("severity", "high")]),
             vec!["missing-param r.params"]
