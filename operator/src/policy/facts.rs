@@ -3,8 +3,9 @@
 //! files decoded, `/etc/passwd` entries, whether vulnerability data covers the image.
 //!
 //! Traps: Dockerfile lines continue with a trailing `\`; a line starting with `#` is a comment
-//! (also inside a continuation, as Docker reads it); instruction names are case-insensitive. Retrieved files are base64 in the
-//! analysis and may be truncated; `/etc/passwd` lines with fewer than seven fields are skipped.
+//! (also inside a continuation, as Docker reads it); instruction names are case-insensitive.
+//! Retrieved files are base64 in the analysis and may be truncated; `/etc/passwd` lines with
+//! fewer than seven fields are skipped.
 
 use super::input::EvalInput;
 use crate::matcher::ecosystem::{Unmatchable, queries_for};

@@ -528,6 +528,25 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_serializes() {
+        let json = serde_json::to_value(GATES).expect("serializes");
+        let gates = json.as_array().expect("list");
+        assert_eq!(gates.len(), 13);
+        assert_eq!(gates[0]["name"], "vulnerabilities");
+        let package = &gates[0]["triggers"][0];
+        assert_eq!(package["params"][0]["kind"]["type"], "enum");
+        assert_eq!(package["params"][0]["kind"]["values"][2], "non-os");
+        assert_eq!(
+            package["params"][11]["aliases"][0],
+            "max_days_since_detection"
+        );
+        assert_eq!(
+            gates[9]["triggers"][0]["unavailable"],
+            "it needs Anchore's npm metadata feed, which Plimsoll does not have"
+        );
+    }
+
+    #[test]
     fn hashed_ids_are_stable() {
         assert_eq!(
             hashed_trigger_id("always", "always", "x"),

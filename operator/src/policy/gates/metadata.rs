@@ -7,7 +7,7 @@
 //!   wrong type is a validation error, not a silent mismatch. `size` is the uncompressed size
 //!   (the sum of the layer tars), which is what `docker images` shows.
 //! - `<`, `>`, ... compare numbers numerically and strings lexicographically (Anchore's Python
-//!   semantics): `distro_version > 9` is true for `"12"`? No: `"12" < "9"` as strings.
+//!   semantics), so `distro_version < 9` holds for `"12"`: use `in` or `like` for versions.
 //! - `like_distro` is a list (`ID_LIKE`, or the distro itself when empty): positive checks hold
 //!   when any entry passes, negated checks (`!=`, `not_like`, `not_in`) when every entry does.
 //! - An attribute or label the image lacks fails positive checks and passes negated ones.
