@@ -3,6 +3,8 @@
 //! - `cli`: argument definitions (`cli/args.rs`) and one module per command.
 //! - `feeds`: the OSV model, feed formats and sources.
 //! - `matcher`: vulnerability matching; `matcher/version` orders versions per ecosystem.
+//! - `policy`: Anchore-compatible policy bundles: validation with diagnostics, evaluation to a
+//!   verdict, the gate reference.
 //! - `severity`: CVSS v2/v3/v4 scoring and vendor severities on Anchore's scale.
 //! - `store`: SQLite / PostgreSQL persistence (advisories, analyses, match times, history,
 //!   notification outbox).
@@ -12,6 +14,7 @@
 pub mod cli;
 pub mod feeds;
 pub mod matcher;
+pub mod policy;
 pub mod severity;
 pub mod store;
 pub mod vulns;
