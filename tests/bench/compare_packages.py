@@ -41,7 +41,7 @@ def main():
     names = list(sets)
     for a in names:
         for b in names:
-            if a == b or b == "plimsoll" and a != "plimsoll":
+            if a == b:
                 continue
             missing = sorted(sets[b] - sets[a])
             by_type = defaultdict(list)
