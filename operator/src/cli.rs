@@ -2,6 +2,7 @@
 //! module, and [`ExitStatus`] the documented exit codes.
 
 pub mod args;
+pub mod crds;
 pub mod sbom;
 
 /// Exit codes, stable and documented in the README.

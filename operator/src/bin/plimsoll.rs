@@ -3,6 +3,7 @@
 use clap::Parser;
 use plimsoll::cli::ExitStatus;
 use plimsoll::cli::args::{Cli, Command};
+use plimsoll::cli::crds;
 use plimsoll::cli::sbom::{self, CommandError};
 use std::io::Write as _;
 
@@ -20,6 +21,10 @@ async fn main() -> std::process::ExitCode {
         Command::Sbom(args) => sbom::run(args)
             .await
             .and_then(|bytes| write_out(args.file.as_deref(), &bytes)),
+        Command::Crds(args) => crds::run(args).and_then(|stdout| match stdout {
+            Some(bytes) => write_out(None, &bytes),
+            None => Ok(()),
+        }),
     };
     match result {
         Ok(()) => ExitStatus::Success.into(),
