@@ -191,7 +191,7 @@ pub struct ImageScanStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = MAX_DIGEST_LEN), regex(pattern = "^[a-z0-9]+:[a-f0-9]+$"))]
     pub digest: Option<String>,
-    /// The digest cut short for `kubectl get`, see [`short_digest`].
+    /// The algorithm and the first 12 hex digits of the digest, for `kubectl get`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32))]
     pub short_digest: Option<String>,
@@ -279,7 +279,7 @@ pub struct VerdictRow {
     #[schemars(length(max = 256))]
     pub trigger_id: String,
     pub action: Action,
-    /// The trigger's message, cut to [`MAX_CHECK_OUTPUT_LEN`] characters.
+    /// The trigger's message, cut to 512 characters.
     #[schemars(length(max = MAX_CHECK_OUTPUT_LEN))]
     pub check_output: String,
     #[schemars(length(max = 128))]

@@ -300,7 +300,7 @@ pub struct ImageRef {
     pub value: String,
 }
 
-/// What [`ImageRef::value`] is compared with.
+/// What `value` is compared with: the tag, the digest or the image id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageRefType {
