@@ -19,6 +19,9 @@
 //!   them. A test walks every CRD and rejects what the apiserver would.
 //! - Doc comments on enum variants make schemars emit `oneOf`, which kube hoists into one
 //!   `enum` but in a different order; documented variants are fine, the order just moves.
+//!   An `Option` of a unit enum *without* variant docs gets `null` among its `enum` values,
+//!   which is not of the schema's type: such fields take
+//!   `#[schemars(transform = schema::no_null_in_enum)]`.
 //! - schemars' `uint32` / `uint64` formats are not Kubernetes formats (warnings on every
 //!   apply): counts use [`schema::count`].
 //! - Without `additionalPrinterColumns`, kubectl shows NAME and AGE; with them, AGE disappears
@@ -300,6 +303,7 @@ mod tests {
             serde_json::json!({"type": ["string", "null"]}),
             serde_json::json!({"type": "integer", "format": "uint32"}),
             serde_json::json!({"$ref": "#/definitions/Foo"}),
+            serde_json::json!({"type": "string", "enum": ["json", null], "nullable": true}),
             serde_json::json!({"type": "object", "properties": {"v": {}}}),
             serde_json::json!({"type": "array", "items": {"type": "object", "properties": {"a": {"type": "string"}}}, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["a"]}),
         ];
