@@ -8,6 +8,7 @@
 //! - `vulns`: `plimsoll vulns`, rendered as a table, JSON or SARIF.
 
 pub mod args;
+pub mod crds;
 pub mod db;
 pub mod feeds;
 pub mod sbom;

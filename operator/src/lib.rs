@@ -1,6 +1,7 @@
 //! Plimsoll: the operator and the `plimsoll` CLI.
 //!
 //! - `cli`: argument definitions (`cli/args.rs`) and one module per command.
+//! - `crd`: the custom resources (ImageScan, PolicyBundle, Subscription) and their CRDs.
 //! - `feeds`: the OSV model, feed formats and sources.
 //! - `matcher`: vulnerability matching; `matcher/version` orders versions per ecosystem.
 //! - `policy`: Anchore-compatible policy bundles: validation with diagnostics, evaluation to a
@@ -12,6 +13,7 @@
 //!   first-seen times recorded.
 
 pub mod cli;
+pub mod crd;
 pub mod feeds;
 pub mod matcher;
 pub mod policy;

@@ -40,12 +40,12 @@ pub fn detect<'a>(read: impl Fn(&str) -> Option<&'a [u8]>) -> Option<Distro> {
             });
     }
     let mut distro = distro?;
-    if distro.id == "debian" {
-        if let Some(v) = read("/etc/debian_version") {
-            let v = String::from_utf8_lossy(v).trim().to_owned();
-            if v.starts_with(|c: char| c.is_ascii_digit()) {
-                distro.version_id = Some(v);
-            }
+    if distro.id == "debian"
+        && let Some(v) = read("/etc/debian_version")
+    {
+        let v = String::from_utf8_lossy(v).trim().to_owned();
+        if v.starts_with(|c: char| c.is_ascii_digit()) {
+            distro.version_id = Some(v);
         }
     }
     Some(distro)

@@ -117,14 +117,14 @@ pub fn walk_layer(raw: impl Read, ctx: &WalkCtx<'_>) -> Result<LayerScan, Error>
     drop(tar_stream);
     scan.file_count = scan.entries.len() as u64;
     let (blob_digest, blob_size) = blob.finish().map_err(read_err)?;
-    if let Some(expected) = ctx.expected_digest {
-        if !expected.eq_ignore_ascii_case(&blob_digest) {
-            return Err(Error::DigestMismatch {
-                layer,
-                digest,
-                actual: blob_digest,
-            });
-        }
+    if let Some(expected) = ctx.expected_digest
+        && !expected.eq_ignore_ascii_case(&blob_digest)
+    {
+        return Err(Error::DigestMismatch {
+            layer,
+            digest,
+            actual: blob_digest,
+        });
     }
     scan.uncompressed_size = uncompressed_size;
     scan.blob_digest = blob_digest;
@@ -201,17 +201,16 @@ fn visit_entry<R: Read>(
         }),
         _ => None,
     };
-    if kind == FileKind::Symlink {
-        if let Some(t) = &link_target {
-            if t.is_empty() {
-                scan.warnings.push(Warning {
-                    code: "empty-link-target".into(),
-                    message: "symlink with an empty target".into(),
-                    path: Some(path.clone()),
-                    layer: Some(ctx.layer),
-                });
-            }
-        }
+    if kind == FileKind::Symlink
+        && let Some(t) = &link_target
+        && t.is_empty()
+    {
+        scan.warnings.push(Warning {
+            code: "empty-link-target".into(),
+            message: "symlink with an empty target".into(),
+            path: Some(path.clone()),
+            layer: Some(ctx.layer),
+        });
     }
 
     let indexed = scan.entries.len() < ctx.limits.max_indexed_files;

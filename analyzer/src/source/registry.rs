@@ -206,10 +206,8 @@ impl Session {
     /// The `Authorization` header to send, asking the registry for a token when needed.
     async fn authorization(&self, refresh: bool) -> Result<Authorization, Error> {
         let mut cached = self.authorization.lock().await;
-        if !refresh {
-            if let Some(a) = cached.as_ref() {
-                return Ok(a.clone());
-            }
+        if !refresh && let Some(a) = cached.as_ref() {
+            return Ok(a.clone());
         }
         let fresh = self.authenticate().await?;
         *cached = Some(fresh.clone());
@@ -709,10 +707,10 @@ fn classify_manifest(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<(MediaTypeClass, String), Error> {
-    if let Some(ct) = content_type {
-        if let Some(class) = MediaTypeClass::of(ct) {
-            return Ok((class, ct.to_owned()));
-        }
+    if let Some(ct) = content_type
+        && let Some(class) = MediaTypeClass::of(ct)
+    {
+        return Ok((class, ct.to_owned()));
     }
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -731,10 +729,11 @@ fn classify_manifest(
         .and_then(|p| p.schema_version.as_ref())
         .and_then(serde_json::Value::as_u64)
         == Some(1);
-    if !is_schema1 && (generic || declared.is_some()) {
-        if let Some(found) = MediaTypeClass::sniff(body) {
-            return Ok(found);
-        }
+    if !is_schema1
+        && (generic || declared.is_some())
+        && let Some(found) = MediaTypeClass::sniff(body)
+    {
+        return Ok(found);
     }
     Err(Error::UnsupportedMediaType {
         what: "manifest".into(),
@@ -750,14 +749,14 @@ async fn read_limited(
     what: &str,
     limit: u64,
 ) -> Result<Vec<u8>, Failure> {
-    if let Some(len) = resp.content_length() {
-        if len > limit {
-            return Err(Failure::Fatal(Error::TooLarge {
-                what: what.to_owned(),
-                size: len,
-                limit,
-            }));
-        }
+    if let Some(len) = resp.content_length()
+        && len > limit
+    {
+        return Err(Failure::Fatal(Error::TooLarge {
+            what: what.to_owned(),
+            size: len,
+            limit,
+        }));
     }
     let url = resp.url().to_string();
     let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(0).min(limit) as usize);

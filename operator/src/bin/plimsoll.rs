@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use plimsoll::cli::args::{Cli, Command, FeedsCommand};
-use plimsoll::cli::{CommandError, Ctx, ExitStatus, Output, feeds, sbom, vulns};
+use plimsoll::cli::{CommandError, Ctx, ExitStatus, Output, crds, feeds, sbom, vulns};
 use std::io::Write as _;
 
 #[tokio::main]
@@ -26,6 +26,11 @@ async fn main() -> std::process::ExitCode {
         Command::Vulns(args) => vulns::run(args, &ctx).await,
         Command::Feeds(FeedsCommand::Sync(args)) => feeds::sync(args, &ctx).await,
         Command::Feeds(FeedsCommand::List(args)) => feeds::list(args, &ctx).await,
+        Command::Crds(args) => crds::run(args).map(|stdout| Output {
+            stdout: stdout.unwrap_or_default(),
+            warnings: Vec::new(),
+            status: ExitStatus::Success,
+        }),
     };
     #[allow(clippy::print_stderr)]
     match result {

@@ -11,6 +11,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List everything in an image: packages, files, secrets, image facts.
@@ -23,6 +25,11 @@ pub enum Command {
     /// Vulnerability feeds: sync them into the store, list what the store holds.
     #[command(subcommand)]
     Feeds(FeedsCommand),
+    /// Print the CustomResourceDefinitions (ImageScan, PolicyBundle, Subscription) as YAML.
+    /// Without `--out`, all of them go to stdout as one multi-document stream
+    /// (`plimsoll crds | kubectl apply -f -`). With `--out DIR`, each goes to its own file,
+    /// `DIR/<plural>.plimsoll.dev.yaml`.
+    Crds(CrdsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,4 +164,11 @@ pub struct FeedsListArgs {
     pub output: ListFormat,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CrdsArgs {
+    /// Write one file per CRD into this directory (created if missing) instead of stdout.
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub out: Option<std::path::PathBuf>,
 }

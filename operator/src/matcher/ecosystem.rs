@@ -172,10 +172,10 @@ pub fn queries_for(pkg: &Package, distro: Option<&Distro>) -> Result<Vec<Query>,
         PackageKind::Rpm => {
             for eco in os_ecosystems(pkg.kind, distro)? {
                 out.push(q(&eco, &pkg.name, &pkg.version, Scheme::Rpm, false));
-                if let Some(src) = pkg.source.as_ref().and_then(|s| srpm_name(&s.name)) {
-                    if src != pkg.name {
-                        out.push(q(&eco, src, &pkg.version, Scheme::Rpm, true));
-                    }
+                if let Some(src) = pkg.source.as_ref().and_then(|s| srpm_name(&s.name))
+                    && src != pkg.name
+                {
+                    out.push(q(&eco, src, &pkg.version, Scheme::Rpm, true));
                 }
             }
         }

@@ -86,10 +86,10 @@ pub fn evaluate(
         }
         if affected_now {
             matched = true;
-            if let Some(f) = fix {
-                if !hit.fixed.iter().any(|x| x == f) {
-                    hit.fixed.push(f.to_owned());
-                }
+            if let Some(f) = fix
+                && !hit.fixed.iter().any(|x| x == f)
+            {
+                hit.fixed.push(f.to_owned());
             }
         }
     }

@@ -402,17 +402,17 @@ fn build(raw: &RawBundle, d: &mut Diagnostics) -> Option<ValidBundle> {
                 ),
             }
             let gate = required(d, item.gate.as_deref(), &join(&item_path, "gate"), "a gate");
-            if let Some(g) = gate {
-                if gates::gate_doc(g).is_none() {
-                    d.push(
-                        Code::UnknownWhitelistGate,
-                        join(&item_path, "gate"),
-                        format!(
-                            "gate {} does not exist; this item can never match",
-                            quote(g)
-                        ),
-                    );
-                }
+            if let Some(g) = gate
+                && gates::gate_doc(g).is_none()
+            {
+                d.push(
+                    Code::UnknownWhitelistGate,
+                    join(&item_path, "gate"),
+                    format!(
+                        "gate {} does not exist; this item can never match",
+                        quote(g)
+                    ),
+                );
             }
             let trigger_id = required(
                 d,

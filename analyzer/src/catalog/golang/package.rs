@@ -45,10 +45,10 @@ pub(crate) fn packages(go_version: &str, info: &ModInfo, goarch: Option<&str>) -
     }
     if let Some(main) = &main {
         let mut p = module_package(main);
-        if p.version == DEVEL {
-            if let Some(v) = vcs_version(info) {
-                p.version = v;
-            }
+        if p.version == DEVEL
+            && let Some(v) = vcs_version(info)
+        {
+            p.version = v;
         }
         out.push(p);
     }

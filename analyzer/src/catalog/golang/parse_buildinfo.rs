@@ -142,7 +142,7 @@ fn search(bin: &[u8], off: u64, size: u64, address: u64) -> Option<usize> {
     let end = usize::try_from(off.checked_add(size)?).ok()?.min(bin.len());
     let hay = bin.get(start..end)?;
     memchr::memmem::find_iter(hay, MAGIC)
-        .find(|&i| address.wrapping_add(i as u64) % 16 == 0)
+        .find(|&i| address.wrapping_add(i as u64).is_multiple_of(16))
         .map(|i| start + i)
 }
 

@@ -129,16 +129,16 @@ impl Walk<'_> {
                 record.poms.push(parse_pom_properties(&text));
             }
         }
-        if let Some(i) = manifest_idx {
-            if let Some(text) = self.read_text(&mut zip, i, virtual_path, "META-INF/MANIFEST.MF") {
-                let (manifest, warnings) = parse_manifest(&text);
-                self.warnings.extend(
-                    warnings
-                        .into_iter()
-                        .map(|w| format!("{virtual_path}:META-INF/MANIFEST.MF: {w}")),
-                );
-                record.manifest = Some(manifest);
-            }
+        if let Some(i) = manifest_idx
+            && let Some(text) = self.read_text(&mut zip, i, virtual_path, "META-INF/MANIFEST.MF")
+        {
+            let (manifest, warnings) = parse_manifest(&text);
+            self.warnings.extend(
+                warnings
+                    .into_iter()
+                    .map(|w| format!("{virtual_path}:META-INF/MANIFEST.MF: {w}")),
+            );
+            record.manifest = Some(manifest);
         }
         self.records.push(record);
 

@@ -80,10 +80,10 @@ fn collect_licenses(v: &Value, out: &mut Vec<String>) {
         }
         _ => None,
     };
-    if let Some(l) = found {
-        if !out.contains(&l) {
-            out.push(l);
-        }
+    if let Some(l) = found
+        && !out.contains(&l)
+    {
+        out.push(l);
     }
 }
 

@@ -144,13 +144,13 @@ fn entry_credential(raw: &RawEntry) -> Result<Option<Credential>, &'static str> 
     if raw.identitytoken.as_deref().is_some_and(|t| !t.is_empty()) {
         return Err("identity tokens (OAuth2 refresh tokens) are not supported");
     }
-    if let (Some(u), Some(p)) = (&raw.username, &raw.password) {
-        if !u.is_empty() {
-            return Ok(Some(Credential::Basic {
-                username: u.clone(),
-                password: Secret::new(p.clone()),
-            }));
-        }
+    if let (Some(u), Some(p)) = (&raw.username, &raw.password)
+        && !u.is_empty()
+    {
+        return Ok(Some(Credential::Basic {
+            username: u.clone(),
+            password: Secret::new(p.clone()),
+        }));
     }
     let Some(auth) = raw.auth.as_deref().map(str::trim).filter(|a| !a.is_empty()) else {
         return Ok(None);

@@ -615,10 +615,10 @@ fn package_match(
     if !p.package_type.admits(m) || !p.severity_cmp.holds(m.severity, p.severity) {
         return None;
     }
-    if let (Some(re), false) = (&p.package_path_exclude, m.package.kind.is_os()) {
-        if re.is_match(m.package.location.as_deref().unwrap_or("")) {
-            return None;
-        }
+    if let (Some(re), false) = (&p.package_path_exclude, m.package.kind.is_os())
+        && re.is_match(m.package.location.as_deref().unwrap_or(""))
+    {
+        return None;
     }
     if p.vendor_only && m.fix_state == FixState::WontFix {
         return None;
@@ -631,14 +631,14 @@ fn package_match(
         }
         let _ = write!(notes, "(first detected {})", first_seen.format("%Y-%m-%d"));
     }
-    if let (Some(days), Some(true)) = (p.max_days_since_fix, p.fix_available) {
-        if fixed(m) {
-            let fix_seen = times.fix_first_seen.unwrap_or(now);
-            if !at_least_days(fix_seen, now, days) {
-                return None;
-            }
-            let _ = write!(notes, "(fix first seen {})", fix_seen.format("%Y-%m-%d"));
+    if let (Some(days), Some(true)) = (p.max_days_since_fix, p.fix_available)
+        && fixed(m)
+    {
+        let fix_seen = times.fix_first_seen.unwrap_or(now);
+        if !at_least_days(fix_seen, now, days) {
+            return None;
         }
+        let _ = write!(notes, "(fix first seen {})", fix_seen.format("%Y-%m-%d"));
     }
     let mut scores = String::new();
     for f in &p.scores {
