@@ -1,0 +1,3 @@
+//! placeholder
+pub struct Simulator;
+pub struct SimulatorConfig;
