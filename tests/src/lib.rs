@@ -13,6 +13,7 @@
 
 pub mod apiserver;
 pub mod clock;
+pub mod events;
 pub mod cronjobs;
 pub mod gc;
 pub mod jobs;

@@ -203,6 +203,13 @@ impl ApiServer {
             if let Err(why) = policy.check_pod(ns_labels, &obj) {
                 return Err(ApiError::forbidden(Subject { group: "", kind: "pods", name: &name }, &why));
             }
+            let sa = obj["spec"]["serviceAccountName"].as_str().unwrap_or("default");
+            if self.get_internal("", "serviceaccounts", ns, sa).is_none() {
+                return Err(ApiError::forbidden(
+                    Subject { group: "", kind: "pods", name: &name },
+                    &format!("error looking up service account {ns}/{sa}: serviceaccount \"{sa}\" not found"),
+                ));
+            }
         }
         let warnings = policy.template_warnings(ns_labels, &rt.group, &rt.plural, &obj);
         match (rt.group.as_str(), rt.plural.as_str()) {
@@ -543,8 +550,21 @@ impl ApiServer {
         }))
     }
 
-    /// Hooks after a stored change: CRDs change what is served.
+    /// Hooks after a stored change: CRDs change what is served; a new namespace gets its
+    /// `default` service account and `kube-root-ca.crt` ConfigMap (the service-account and
+    /// root-CA publisher controllers, done at once).
     fn after_write(&self, rt: &ResourceType, obj: &Value, gone: bool) {
+        if rt.group.is_empty() && rt.plural == "namespaces" && !gone && !meta::is_deleting(obj) {
+            let ns = meta::name(obj);
+            if self.get_internal("", "serviceaccounts", ns, "default").is_none() {
+                let _ = self.create_internal("", "serviceaccounts", ns, json!({"metadata": {"name": "default"}}), "service-account-controller");
+            }
+            if self.get_internal("", "configmaps", ns, "kube-root-ca.crt").is_none() {
+                let cm = json!({"metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "kube-sim serves plain HTTP: this CA bundle is empty"}}, "data": {"ca.crt": ""}});
+                let _ = self.create_internal("", "configmaps", ns, cm, "root-ca-cert-publisher");
+            }
+            return;
+        }
         if !rt.is("apiextensions.k8s.io", "customresourcedefinitions") {
             return;
         }
