@@ -38,6 +38,8 @@ pub async fn run(server: Arc<ApiServer>, clock: Arc<dyn Clock>) {
             _ = events.recv() => {}
             () = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
+        // Our own writes wake us too: pace the passes so a busy store cannot starve the runtime.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         while events.try_recv().is_ok() {}
         for cj in server.list_internal("batch", "cronjobs", None) {
             reconcile(&server, clock.as_ref(), &cj);

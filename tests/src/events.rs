@@ -1,5 +1,7 @@
 //! Kubernetes Events recorded by the simulated controllers (core/v1, like the Job and CronJob
-//! controllers and the kubelet do), repeated ones folded into a count.
+//! controllers and the kubelet do). Repeats (same object, type and reason) fold into one Event
+//! whose `count` grows and whose message is the latest, like the client-go recorder's
+//! aggregation of similar events.
 
 use serde_json::{Value, json};
 
@@ -16,12 +18,13 @@ pub fn record(server: &ApiServer, involved: &Value, event_type: &str, reason: &s
     let uid = meta::uid(involved);
     let now = server.now();
     let existing = server.list_internal("", "events", Some(ns)).into_iter().find(|e| {
-        e["involvedObject"]["uid"] == uid && e["reason"] == reason && e["message"] == message
+        e["involvedObject"]["uid"] == uid && e["reason"] == reason && e["type"] == event_type
     });
     if let Some(e) = existing {
         let _ = server.modify_internal("", "events", ns, meta::name(&e), Part::Main, component, |e| {
             e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
             e["lastTimestamp"] = json!(now);
+            e["message"] = json!(message);
             true
         });
         return;

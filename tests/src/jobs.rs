@@ -43,6 +43,8 @@ pub async fn run(server: Arc<ApiServer>, cfg: JobsConfig) {
             _ = events.recv() => {}
             () = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
+        // Our own writes wake us too: pace the passes so a busy store cannot starve the runtime.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         while events.try_recv().is_ok() {}
         for job in server.list_internal("batch", "jobs", None) {
             reconcile(&server, &cfg, &job, &mut not_before);
@@ -195,6 +197,8 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
             }
             Err(e) => {
                 events::record(server, job, "Warning", "FailedCreate", &format!("Error creating: {}", e.message), MANAGER);
+                // The real controller requeues with a rate limit; a second is enough here.
+                not_before.insert(uid.to_owned(), Instant::now() + Duration::from_secs(1));
                 break;
             }
         }

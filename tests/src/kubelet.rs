@@ -82,6 +82,8 @@ pub async fn run(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>) {
             _ = events.recv() => {}
             () = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
+        // Our own writes wake us too: pace the passes so a busy store cannot starve the runtime.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         while events.try_recv().is_ok() {}
         workers.retain(|_, w| !w.task.is_finished());
         let pods = server.list_internal("", "pods", None);
