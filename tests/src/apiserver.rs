@@ -83,7 +83,13 @@ impl ApiServer {
             clock,
         });
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            let _ = server.create_internal("", "namespaces", "", serde_json::json!({"metadata": {"name": ns}}), "kube-apiserver");
+            let _ = server.create_internal(
+                "",
+                "namespaces",
+                "",
+                serde_json::json!({"metadata": {"name": ns}}),
+                "kube-apiserver",
+            );
         }
         let _ = server.create_internal("", "nodes", "", crate::kubelet::node_object(), "kubelet");
         server
@@ -134,14 +140,25 @@ impl ApiServer {
     }
 
     pub fn set_pod_logs(&self, namespace: &str, pod: &str, container: &str, path: PathBuf) {
-        let mut logs = self.pod_logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut logs = self
+            .pod_logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         logs.entry((namespace.to_owned(), pod.to_owned()))
             .or_default()
             .insert(container.to_owned(), path);
     }
 
-    pub fn pod_log_path(&self, namespace: &str, pod: &str, container: Option<&str>) -> Option<PathBuf> {
-        let logs = self.pod_logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub fn pod_log_path(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> Option<PathBuf> {
+        let logs = self
+            .pod_logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let per_pod = logs.get(&(namespace.to_owned(), pod.to_owned()))?;
         match container {
             Some(c) => per_pod.get(c).cloned(),
@@ -152,7 +169,9 @@ impl ApiServer {
 
     /// The labels of a namespace, `None` when it does not exist.
     pub fn namespace_labels(&self, ns: &str) -> Option<Option<serde_json::Map<String, Value>>> {
-        let obj = self.store.get(&storage::ObjectKey::new("", "namespaces", "", ns))?;
+        let obj = self
+            .store
+            .get(&storage::ObjectKey::new("", "namespaces", "", ns))?;
         Some(meta::labels(&obj).cloned())
     }
 }

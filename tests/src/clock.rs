@@ -39,7 +39,9 @@ impl ScaledClock {
 impl Clock for ScaledClock {
     fn now(&self) -> SystemTime {
         let elapsed = self.started.elapsed();
-        let scaled = elapsed.checked_mul(self.factor).unwrap_or(Duration::MAX / 2);
+        let scaled = elapsed
+            .checked_mul(self.factor)
+            .unwrap_or(Duration::MAX / 2);
         self.origin + scaled
     }
 }

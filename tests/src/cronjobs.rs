@@ -50,11 +50,17 @@ pub async fn run(server: Arc<ApiServer>, clock: Arc<dyn Clock>) {
 fn controlled_by(job: &Value, uid: &str) -> bool {
     job["metadata"]["ownerReferences"]
         .as_array()
-        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid && r["controller"].as_bool() == Some(true)))
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r["uid"] == uid && r["controller"].as_bool() == Some(true))
+        })
 }
 
 fn job_failed(job: &Value) -> bool {
-    job["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Failed" && c["status"] == "True"))
+    job["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Failed" && c["status"] == "True")
+    })
 }
 
 fn reference(job: &Value) -> Value {
@@ -73,9 +79,21 @@ pub fn reconcile(server: &ApiServer, clock: &dyn Clock, cj: &Value) {
     let uid = meta::uid(cj);
     let spec = &cj["spec"];
     let now: DateTime<Utc> = clock.now().into();
-    let mut jobs: Vec<Value> = server.list_internal("batch", "jobs", Some(ns)).into_iter().filter(|j| controlled_by(j, uid)).collect();
-    jobs.sort_by(|a, b| meta::meta_str(a, "creationTimestamp").cmp(&meta::meta_str(b, "creationTimestamp")).then(meta::name(a).cmp(meta::name(b))));
-    let mut active: Vec<Value> = jobs.iter().filter(|j| !is_finished(j) && !meta::is_deleting(j)).cloned().collect();
+    let mut jobs: Vec<Value> = server
+        .list_internal("batch", "jobs", Some(ns))
+        .into_iter()
+        .filter(|j| controlled_by(j, uid))
+        .collect();
+    jobs.sort_by(|a, b| {
+        meta::meta_str(a, "creationTimestamp")
+            .cmp(&meta::meta_str(b, "creationTimestamp"))
+            .then(meta::name(a).cmp(meta::name(b)))
+    });
+    let mut active: Vec<Value> = jobs
+        .iter()
+        .filter(|j| !is_finished(j) && !meta::is_deleting(j))
+        .cloned()
+        .collect();
     let mut status = cj["status"].clone();
     if !status.is_object() {
         status = json!({});
@@ -83,47 +101,104 @@ pub fn reconcile(server: &ApiServer, clock: &dyn Clock, cj: &Value) {
 
     // History limits.
     let limit = |k: &str, default: i64| spec[k].as_i64().unwrap_or(default).max(0) as usize;
-    for (failed, keep) in [(false, limit("successfulJobsHistoryLimit", 3)), (true, limit("failedJobsHistoryLimit", 1))] {
-        let done: Vec<&Value> = jobs.iter().filter(|j| is_finished(j) && job_failed(j) == failed && !meta::is_deleting(j)).collect();
+    for (failed, keep) in [
+        (false, limit("successfulJobsHistoryLimit", 3)),
+        (true, limit("failedJobsHistoryLimit", 1)),
+    ] {
+        let done: Vec<&Value> = jobs
+            .iter()
+            .filter(|j| is_finished(j) && job_failed(j) == failed && !meta::is_deleting(j))
+            .collect();
         for j in done.iter().take(done.len().saturating_sub(keep)) {
-            let _ = server.delete_internal("batch", "jobs", ns, meta::name(j), Some(Propagation::Background));
+            let _ = server.delete_internal(
+                "batch",
+                "jobs",
+                ns,
+                meta::name(j),
+                Some(Propagation::Background),
+            );
         }
     }
-    if let Some(t) = jobs.iter().filter(|j| is_finished(j) && !job_failed(j)).filter_map(|j| j["status"]["completionTime"].as_str()).max() {
+    if let Some(t) = jobs
+        .iter()
+        .filter(|j| is_finished(j) && !job_failed(j))
+        .filter_map(|j| j["status"]["completionTime"].as_str())
+        .max()
+    {
         status["lastSuccessfulTime"] = json!(t);
     }
 
-    let scheduled = spec["schedule"].as_str().and_then(|s| schedule::parse(s).ok()).and_then(|sched| {
-        let since = status["lastScheduleTime"]
-            .as_str()
-            .or_else(|| meta::meta_str(cj, "creationTimestamp"))
-            .and_then(meta::parse_time)
-            .map_or(now, DateTime::<Utc>::from);
-        sched.most_recent(since, now)
-    });
+    let scheduled = spec["schedule"]
+        .as_str()
+        .and_then(|s| schedule::parse(s).ok())
+        .and_then(|sched| {
+            let since = status["lastScheduleTime"]
+                .as_str()
+                .or_else(|| meta::meta_str(cj, "creationTimestamp"))
+                .and_then(meta::parse_time)
+                .map_or(now, DateTime::<Utc>::from);
+            sched.most_recent(since, now)
+        });
     if let Some(t) = scheduled.filter(|_| spec["suspend"].as_bool() != Some(true)) {
-        let too_late = spec["startingDeadlineSeconds"].as_i64().is_some_and(|d| (now - t).num_seconds() > d);
+        let too_late = spec["startingDeadlineSeconds"]
+            .as_i64()
+            .is_some_and(|d| (now - t).num_seconds() > d);
         let policy = spec["concurrencyPolicy"].as_str().unwrap_or("Allow");
         if too_late {
-            events::record(server, cj, "Warning", "MissSchedule", &format!("Missed scheduled time to start a job: {}", t.to_rfc3339()), MANAGER);
+            events::record(
+                server,
+                cj,
+                "Warning",
+                "MissSchedule",
+                &format!("Missed scheduled time to start a job: {}", t.to_rfc3339()),
+                MANAGER,
+            );
             status["lastScheduleTime"] = json!(meta::rfc3339(SystemTime::from(t)));
         } else if policy == "Forbid" && !active.is_empty() {
             // Retried on later ticks while the running Job lasts, as in Kubernetes.
         } else {
             if policy == "Replace" {
                 for j in active.drain(..) {
-                    let _ = server.delete_internal("batch", "jobs", ns, meta::name(&j), Some(Propagation::Background));
+                    let _ = server.delete_internal(
+                        "batch",
+                        "jobs",
+                        ns,
+                        meta::name(&j),
+                        Some(Propagation::Background),
+                    );
                 }
             }
             let job_name = format!("{name}-{}", t.timestamp() / 60);
-            match server.create_internal("batch", "jobs", ns, job_from_template(cj, &job_name, t), MANAGER) {
+            match server.create_internal(
+                "batch",
+                "jobs",
+                ns,
+                job_from_template(cj, &job_name, t),
+                MANAGER,
+            ) {
                 Ok(job) => {
-                    events::record(server, cj, "Normal", "SuccessfulCreate", &format!("Created job {job_name}"), MANAGER);
+                    events::record(
+                        server,
+                        cj,
+                        "Normal",
+                        "SuccessfulCreate",
+                        &format!("Created job {job_name}"),
+                        MANAGER,
+                    );
                     active.push(job);
                     status["lastScheduleTime"] = json!(meta::rfc3339(SystemTime::from(t)));
                 }
-                Err(e) if e.code == 409 => status["lastScheduleTime"] = json!(meta::rfc3339(SystemTime::from(t))),
-                Err(e) => events::record(server, cj, "Warning", "FailedCreate", &format!("Error creating job: {}", e.message), MANAGER),
+                Err(e) if e.code == 409 => {
+                    status["lastScheduleTime"] = json!(meta::rfc3339(SystemTime::from(t)))
+                }
+                Err(e) => events::record(
+                    server,
+                    cj,
+                    "Warning",
+                    "FailedCreate",
+                    &format!("Error creating job: {}", e.message),
+                    MANAGER,
+                ),
             }
         }
     }
@@ -148,7 +223,8 @@ fn job_from_template(cj: &Value, name: &str, scheduled: DateTime<Utc>) -> Value 
     if !annotations.is_object() {
         annotations = json!({});
     }
-    annotations["batch.kubernetes.io/cronjob-scheduled-timestamp"] = json!(meta::rfc3339(SystemTime::from(scheduled)));
+    annotations["batch.kubernetes.io/cronjob-scheduled-timestamp"] =
+        json!(meta::rfc3339(SystemTime::from(scheduled)));
     let mut metadata = json!({
         "name": name,
         "annotations": annotations,

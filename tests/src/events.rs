@@ -10,23 +10,41 @@ use crate::apiserver::lifecycle::Part;
 use crate::apiserver::meta;
 
 /// Records `reason`/`message` about `involved` (a stored object) from `component`.
-pub fn record(server: &ApiServer, involved: &Value, event_type: &str, reason: &str, message: &str, component: &str) {
+pub fn record(
+    server: &ApiServer,
+    involved: &Value,
+    event_type: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+) {
     let ns = match meta::namespace(involved) {
         "" => "default",
         ns => ns,
     };
     let uid = meta::uid(involved);
     let now = server.now();
-    let existing = server.list_internal("", "events", Some(ns)).into_iter().find(|e| {
-        e["involvedObject"]["uid"] == uid && e["reason"] == reason && e["type"] == event_type
-    });
-    if let Some(e) = existing {
-        let _ = server.modify_internal("", "events", ns, meta::name(&e), Part::Main, component, |e| {
-            e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
-            e["lastTimestamp"] = json!(now);
-            e["message"] = json!(message);
-            true
+    let existing = server
+        .list_internal("", "events", Some(ns))
+        .into_iter()
+        .find(|e| {
+            e["involvedObject"]["uid"] == uid && e["reason"] == reason && e["type"] == event_type
         });
+    if let Some(e) = existing {
+        let _ = server.modify_internal(
+            "",
+            "events",
+            ns,
+            meta::name(&e),
+            Part::Main,
+            component,
+            |e| {
+                e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
+                e["lastTimestamp"] = json!(now);
+                e["message"] = json!(message);
+                true
+            },
+        );
         return;
     }
     let event = json!({

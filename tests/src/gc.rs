@@ -45,9 +45,15 @@ pub fn collect(server: &ApiServer) {
         let finalizers = meta::finalizers(obj);
         if meta::is_deleting(obj) && finalizers.iter().any(|f| f == ORPHAN) {
             for (dk, _) in server.store.dependents_of(uid) {
-                let _ = server.modify_internal(&dk.group, &dk.resource, &dk.namespace, &dk.name, Part::Main, MANAGER, |d| {
-                    drop_owner(d, |owner| owner == uid)
-                });
+                let _ = server.modify_internal(
+                    &dk.group,
+                    &dk.resource,
+                    &dk.namespace,
+                    &dk.name,
+                    Part::Main,
+                    MANAGER,
+                    |d| drop_owner(d, |owner| owner == uid),
+                );
             }
             remove_finalizer(server, key, ORPHAN);
         }
@@ -58,7 +64,13 @@ pub fn collect(server: &ApiServer) {
             }
             for (dk, d) in dependents {
                 if !meta::is_deleting(&d) {
-                    let _ = server.delete_internal(&dk.group, &dk.resource, &dk.namespace, &dk.name, Some(Propagation::Background));
+                    let _ = server.delete_internal(
+                        &dk.group,
+                        &dk.resource,
+                        &dk.namespace,
+                        &dk.name,
+                        Some(Propagation::Background),
+                    );
                 }
             }
         }
@@ -67,12 +79,24 @@ pub fn collect(server: &ApiServer) {
             let alive: Vec<&String> = owners.iter().filter(|o| uids.contains(*o)).collect();
             if alive.is_empty() {
                 if !meta::is_deleting(obj) {
-                    let _ = server.delete_internal(&key.group, &key.resource, &key.namespace, &key.name, Some(Propagation::Background));
+                    let _ = server.delete_internal(
+                        &key.group,
+                        &key.resource,
+                        &key.namespace,
+                        &key.name,
+                        Some(Propagation::Background),
+                    );
                 }
             } else if alive.len() < owners.len() {
-                let _ = server.modify_internal(&key.group, &key.resource, &key.namespace, &key.name, Part::Main, MANAGER, |d| {
-                    drop_owner(d, |owner| !uids.contains(owner))
-                });
+                let _ = server.modify_internal(
+                    &key.group,
+                    &key.resource,
+                    &key.namespace,
+                    &key.name,
+                    Part::Main,
+                    MANAGER,
+                    |d| drop_owner(d, |owner| !uids.contains(owner)),
+                );
             }
         }
         if key.group.is_empty() && key.resource == "namespaces" && meta::is_deleting(obj) {
@@ -94,29 +118,59 @@ fn drop_owner(obj: &mut Value, gone: impl Fn(&str) -> bool) -> bool {
     changed
 }
 
-fn remove_finalizer(server: &ApiServer, key: &crate::apiserver::storage::ObjectKey, finalizer: &str) {
-    let _ = server.modify_internal(&key.group, &key.resource, &key.namespace, &key.name, Part::Main, MANAGER, |o| {
-        let mut f = meta::finalizers(o);
-        let before = f.len();
-        f.retain(|x| x != finalizer);
-        meta::set_finalizers(o, &f);
-        f.len() != before
-    });
+fn remove_finalizer(
+    server: &ApiServer,
+    key: &crate::apiserver::storage::ObjectKey,
+    finalizer: &str,
+) {
+    let _ = server.modify_internal(
+        &key.group,
+        &key.resource,
+        &key.namespace,
+        &key.name,
+        Part::Main,
+        MANAGER,
+        |o| {
+            let mut f = meta::finalizers(o);
+            let before = f.len();
+            f.retain(|x| x != finalizer);
+            meta::set_finalizers(o, &f);
+            f.len() != before
+        },
+    );
 }
 
-fn finish_namespace(server: &ApiServer, ns: &str, all: &[(crate::apiserver::storage::ObjectKey, Value)]) {
+fn finish_namespace(
+    server: &ApiServer,
+    ns: &str,
+    all: &[(crate::apiserver::storage::ObjectKey, Value)],
+) {
     let mut remaining = 0;
     for (k, v) in all.iter().filter(|(k, _)| k.namespace == ns) {
         remaining += 1;
         if !meta::is_deleting(v) {
-            let _ = server.delete_internal(&k.group, &k.resource, &k.namespace, &k.name, Some(Propagation::Background));
+            let _ = server.delete_internal(
+                &k.group,
+                &k.resource,
+                &k.namespace,
+                &k.name,
+                Some(Propagation::Background),
+            );
         }
     }
     if remaining == 0 {
-        let _ = server.modify_internal("", "namespaces", "", ns, Part::Main, "namespace-controller", |o| {
-            o["spec"]["finalizers"] = json!([]);
-            true
-        });
+        let _ = server.modify_internal(
+            "",
+            "namespaces",
+            "",
+            ns,
+            Part::Main,
+            "namespace-controller",
+            |o| {
+                o["spec"]["finalizers"] = json!([]);
+                true
+            },
+        );
         let _ = server.finish_deletion("", "namespaces", "", ns);
     }
 }

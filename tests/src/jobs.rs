@@ -54,11 +54,18 @@ pub async fn run(server: Arc<ApiServer>, cfg: JobsConfig) {
 }
 
 fn condition_true(job: &Value, t: &str) -> bool {
-    job["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == t && c["status"] == "True"))
+    job["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == t && c["status"] == "True"))
 }
 
 fn condition_time(job: &Value, t: &str) -> Option<SystemTime> {
-    job["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == t)?["lastTransitionTime"].as_str().and_then(meta::parse_time)
+    job["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == t)?["lastTransitionTime"]
+        .as_str()
+        .and_then(meta::parse_time)
 }
 
 pub fn is_finished(job: &Value) -> bool {
@@ -66,9 +73,12 @@ pub fn is_finished(job: &Value) -> bool {
 }
 
 fn owned_by(pod: &Value, uid: &str) -> bool {
-    pod["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
-        refs.iter().any(|r| r["uid"] == uid && r["controller"].as_bool() == Some(true))
-    })
+    pod["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r["uid"] == uid && r["controller"].as_bool() == Some(true))
+        })
 }
 
 fn phase(pod: &Value) -> &str {
@@ -85,13 +95,22 @@ fn set_condition(status: &mut Value, t: &str, reason: &str, message: &str, now: 
     }
 }
 
-fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut HashMap<String, Instant>) {
+fn reconcile(
+    server: &ApiServer,
+    cfg: &JobsConfig,
+    job: &Value,
+    not_before: &mut HashMap<String, Instant>,
+) {
     let ns = meta::namespace(job);
     let name = meta::name(job);
     let uid = meta::uid(job);
     let now_t = server.clock().now();
     let now = meta::rfc3339(now_t);
-    let pods: Vec<Value> = server.list_internal("", "pods", Some(ns)).into_iter().filter(|p| owned_by(p, uid)).collect();
+    let pods: Vec<Value> = server
+        .list_internal("", "pods", Some(ns))
+        .into_iter()
+        .filter(|p| owned_by(p, uid))
+        .collect();
 
     // Count pods that ended, then let them go.
     let mut new_succeeded = 0;
@@ -100,12 +119,22 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
     for p in &pods {
         let tracked = meta::finalizers(p).iter().any(|f| f == TRACKING_FINALIZER);
         if tracked && matches!(phase(p), "Succeeded" | "Failed") {
-            if phase(p) == "Succeeded" { new_succeeded += 1 } else { new_failed += 1 }
+            if phase(p) == "Succeeded" {
+                new_succeeded += 1
+            } else {
+                new_failed += 1
+            }
             to_release.push(meta::name(p).to_owned());
         }
     }
-    let active: Vec<&Value> = pods.iter().filter(|p| !matches!(phase(p), "Succeeded" | "Failed") && !meta::is_deleting(p)).collect();
-    let terminating = pods.iter().filter(|p| meta::is_deleting(p) && !matches!(phase(p), "Succeeded" | "Failed")).count();
+    let active: Vec<&Value> = pods
+        .iter()
+        .filter(|p| !matches!(phase(p), "Succeeded" | "Failed") && !meta::is_deleting(p))
+        .collect();
+    let terminating = pods
+        .iter()
+        .filter(|p| meta::is_deleting(p) && !matches!(phase(p), "Succeeded" | "Failed"))
+        .count();
     let spec = &job["spec"];
     let mut status = job["status"].clone();
     if !status.is_object() {
@@ -114,7 +143,10 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
     let succeeded = status["succeeded"].as_i64().unwrap_or(0) + new_succeeded;
     let failed = status["failed"].as_i64().unwrap_or(0) + new_failed;
     if new_failed > 0 {
-        let delay = cfg.backoff_base.saturating_mul(1 << (failed - 1).clamp(0, 16)).min(Duration::from_secs(60));
+        let delay = cfg
+            .backoff_base
+            .saturating_mul(1 << (failed - 1).clamp(0, 16))
+            .min(Duration::from_secs(60));
         not_before.insert(uid.to_owned(), Instant::now() + delay);
     }
     status["succeeded"] = json!(succeeded);
@@ -128,9 +160,19 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
     if finished {
         delete_active = true;
         if let Some(ttl) = spec["ttlSecondsAfterFinished"].as_u64() {
-            let end = status["completionTime"].as_str().and_then(meta::parse_time).or_else(|| condition_time(job, "Failed"));
-            if end.is_some_and(|e| now_t >= e + Duration::from_secs(ttl)) && !meta::is_deleting(job) {
-                let _ = server.delete_internal("batch", "jobs", ns, name, Some(Propagation::Foreground));
+            let end = status["completionTime"]
+                .as_str()
+                .and_then(meta::parse_time)
+                .or_else(|| condition_time(job, "Failed"));
+            if end.is_some_and(|e| now_t >= e + Duration::from_secs(ttl)) && !meta::is_deleting(job)
+            {
+                let _ = server.delete_internal(
+                    "batch",
+                    "jobs",
+                    ns,
+                    name,
+                    Some(Propagation::Foreground),
+                );
             }
         }
     } else if meta::is_deleting(job) {
@@ -138,7 +180,13 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
     } else if spec["suspend"].as_bool() == Some(true) {
         delete_active = true;
         if !condition_true(job, "Suspended") {
-            set_condition(&mut status, "Suspended", "JobSuspended", "Job suspended", &now);
+            set_condition(
+                &mut status,
+                "Suspended",
+                "JobSuspended",
+                "Job suspended",
+                &now,
+            );
             events::record(server, job, "Normal", "Suspended", "Job suspended", MANAGER);
         }
     } else {
@@ -152,31 +200,61 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
         if status["startTime"].is_null() {
             status["startTime"] = json!(now);
         }
-        let start = status["startTime"].as_str().and_then(meta::parse_time).unwrap_or(now_t);
+        let start = status["startTime"]
+            .as_str()
+            .and_then(meta::parse_time)
+            .unwrap_or(now_t);
         let completions = spec["completions"].as_i64().unwrap_or(1);
         let parallelism = spec["parallelism"].as_i64().unwrap_or(1);
         let backoff_limit = spec["backoffLimit"].as_i64().unwrap_or(6);
         let restarts: i64 = pods
             .iter()
-            .flat_map(|p| p["status"]["containerStatuses"].as_array().cloned().unwrap_or_default())
+            .flat_map(|p| {
+                p["status"]["containerStatuses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .map(|c| c["restartCount"].as_i64().unwrap_or(0))
             .sum();
         let on_failure = spec["template"]["spec"]["restartPolicy"] == "OnFailure";
-        let deadline = spec["activeDeadlineSeconds"].as_u64().map(|s| start + Duration::from_secs(s));
+        let deadline = spec["activeDeadlineSeconds"]
+            .as_u64()
+            .map(|s| start + Duration::from_secs(s));
         let fail = |status: &mut Value, reason: &str, message: &str| {
             set_condition(status, "FailureTarget", reason, message, &now);
             set_condition(status, "Failed", reason, message, &now);
             events::record(server, job, "Warning", reason, message, MANAGER);
         };
         if deadline.is_some_and(|d| now_t >= d) {
-            fail(&mut status, "DeadlineExceeded", "Job was active longer than specified deadline");
+            fail(
+                &mut status,
+                "DeadlineExceeded",
+                "Job was active longer than specified deadline",
+            );
             delete_active = true;
         } else if failed > backoff_limit || (on_failure && restarts > backoff_limit) {
-            fail(&mut status, "BackoffLimitExceeded", "Job has reached the specified backoff limit");
+            fail(
+                &mut status,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            );
             delete_active = true;
         } else if succeeded >= completions {
-            set_condition(&mut status, "SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods", &now);
-            set_condition(&mut status, "Complete", "CompletionsReached", "Reached expected number of succeeded pods", &now);
+            set_condition(
+                &mut status,
+                "SuccessCriteriaMet",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+                &now,
+            );
+            set_condition(
+                &mut status,
+                "Complete",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+                &now,
+            );
             status["completionTime"] = json!(now);
             events::record(server, job, "Normal", "Completed", "Job completed", MANAGER);
             delete_active = true;
@@ -193,10 +271,24 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
         match create_pod(server, job) {
             Ok(pod) => {
                 created += 1;
-                events::record(server, job, "Normal", "SuccessfulCreate", &format!("Created pod: {}", meta::name(&pod)), MANAGER);
+                events::record(
+                    server,
+                    job,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {}", meta::name(&pod)),
+                    MANAGER,
+                );
             }
             Err(e) => {
-                events::record(server, job, "Warning", "FailedCreate", &format!("Error creating: {}", e.message), MANAGER);
+                events::record(
+                    server,
+                    job,
+                    "Warning",
+                    "FailedCreate",
+                    &format!("Error creating: {}", e.message),
+                    MANAGER,
+                );
                 // The real controller requeues with a rate limit; a second is enough here.
                 not_before.insert(uid.to_owned(), Instant::now() + Duration::from_secs(1));
                 break;
@@ -205,12 +297,26 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
     }
     if delete_active {
         for p in &active {
-            let _ = server.delete_internal("", "pods", ns, meta::name(p), Some(Propagation::Background));
+            let _ = server.delete_internal(
+                "",
+                "pods",
+                ns,
+                meta::name(p),
+                Some(Propagation::Background),
+            );
         }
     }
-    let active_now = if delete_active { 0 } else { active.len() as i64 + created };
+    let active_now = if delete_active {
+        0
+    } else {
+        active.len() as i64 + created
+    };
     status["active"] = json!(active_now);
-    status["ready"] = json!(if delete_active { 0 } else { active.iter().filter(|p| pod_ready(p)).count() });
+    status["ready"] = json!(if delete_active {
+        0
+    } else {
+        active.iter().filter(|p| pod_ready(p)).count()
+    });
     let job_status = status;
     let _ = server.modify_internal("batch", "jobs", ns, name, Part::Status, MANAGER, |j| {
         j["status"] = prune_zero(job_status);
@@ -224,13 +330,18 @@ fn reconcile(server: &ApiServer, cfg: &JobsConfig, job: &Value, not_before: &mut
 /// Like the real controller, zero counts are omitted (`active`, `failed`...).
 fn prune_zero(mut status: Value) -> Value {
     if let Value::Object(m) = &mut status {
-        m.retain(|k, v| !(matches!(k.as_str(), "active" | "failed" | "succeeded") && v == &json!(0)));
+        m.retain(|k, v| {
+            !(matches!(k.as_str(), "active" | "failed" | "succeeded") && v == &json!(0))
+        });
     }
     status
 }
 
 fn pod_ready(p: &Value) -> bool {
-    p["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    p["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
 }
 
 fn release(server: &ApiServer, ns: &str, pod: &str) {
@@ -249,9 +360,18 @@ fn release_orphans(server: &ApiServer) {
         if !meta::finalizers(&p).iter().any(|f| f == TRACKING_FINALIZER) {
             continue;
         }
-        let owner = p["metadata"]["ownerReferences"].as_array().and_then(|refs| refs.iter().find(|r| r["kind"] == "Job").cloned());
+        let owner = p["metadata"]["ownerReferences"]
+            .as_array()
+            .and_then(|refs| refs.iter().find(|r| r["kind"] == "Job").cloned());
         let job_alive = owner.is_some_and(|o| {
-            server.get_internal("batch", "jobs", meta::namespace(&p), o["name"].as_str().unwrap_or("")).is_some_and(|j| j["metadata"]["uid"] == o["uid"])
+            server
+                .get_internal(
+                    "batch",
+                    "jobs",
+                    meta::namespace(&p),
+                    o["name"].as_str().unwrap_or(""),
+                )
+                .is_some_and(|j| j["metadata"]["uid"] == o["uid"])
         });
         if !job_alive {
             release(server, meta::namespace(&p), meta::name(&p));

@@ -20,7 +20,12 @@ pub fn render(server_url: &str, token: &str) -> String {
 pub fn write(path: &Path, server_url: &str, token: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(render(server_url, token).as_bytes())
 }
 
@@ -32,7 +37,10 @@ mod tests {
     fn renders_yaml_that_reads_back() {
         let y = render("http://127.0.0.1:1234", "t\"ok");
         let v: serde_json::Value = serde_saphyr::from_str(&y).expect("valid YAML");
-        assert_eq!(v["clusters"][0]["cluster"]["server"], "http://127.0.0.1:1234");
+        assert_eq!(
+            v["clusters"][0]["cluster"]["server"],
+            "http://127.0.0.1:1234"
+        );
         assert_eq!(v["users"][0]["user"]["token"], "t\"ok");
         assert_eq!(v["current-context"], "kube-sim");
     }

@@ -98,7 +98,9 @@ pub async fn run(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>) {
             let deleting = meta::is_deleting(&pod);
             if let Some(w) = workers.get(&uid) {
                 if deleting {
-                    let grace = pod["metadata"]["deletionGracePeriodSeconds"].as_u64().unwrap_or(0);
+                    let grace = pod["metadata"]["deletionGracePeriodSeconds"]
+                        .as_u64()
+                        .unwrap_or(0);
                     let _ = w.stop.send(Stop::Delete(Duration::from_secs(grace)));
                 }
                 continue;
@@ -106,8 +108,13 @@ pub async fn run(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>) {
             let phase = pod["status"]["phase"].as_str().unwrap_or("Pending");
             if deleting {
                 // Nothing runs it (finished, or never started): the deletion can end.
-                if pod["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(0) > 0 {
-                    let _ = server.finish_deletion("", "pods", meta::namespace(&pod), meta::name(&pod));
+                if pod["metadata"]["deletionGracePeriodSeconds"]
+                    .as_i64()
+                    .unwrap_or(0)
+                    > 0
+                {
+                    let _ =
+                        server.finish_deletion("", "pods", meta::namespace(&pod), meta::name(&pod));
                 }
                 continue;
             }
@@ -127,8 +134,17 @@ pub async fn run(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>) {
 
 /// Messages from container loops to their pod worker.
 enum Update {
-    State { index: usize, init: bool, state: State, restart: bool, container_id: String },
-    Done { index: usize, init: bool },
+    State {
+        index: usize,
+        init: bool,
+        state: State,
+        restart: bool,
+        container_id: String,
+    },
+    Done {
+        index: usize,
+        init: bool,
+    },
 }
 
 struct PodCtx {
@@ -142,22 +158,39 @@ struct PodCtx {
 impl PodCtx {
     fn lookup(&self) -> impl Fn(&str, &str) -> Option<Value> + '_ {
         move |kind: &str, name: &str| {
-            let plural = if kind == "Secret" { "secrets" } else { "configmaps" };
+            let plural = if kind == "Secret" {
+                "secrets"
+            } else {
+                "configmaps"
+            };
             self.server.get_internal("", plural, &self.ns, name)
         }
     }
 
     fn write_status(&self, status: Value) -> bool {
         self.server
-            .modify_internal("", "pods", &self.ns, &self.name, Part::Status, MANAGER, |p| {
-                p["status"] = status;
-                true
-            })
+            .modify_internal(
+                "",
+                "pods",
+                &self.ns,
+                &self.name,
+                Part::Status,
+                MANAGER,
+                |p| {
+                    p["status"] = status;
+                    true
+                },
+            )
             .is_ok()
     }
 }
 
-async fn run_pod(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>, pod: Value, mut stop: watch::Receiver<Stop>) {
+async fn run_pod(
+    server: Arc<ApiServer>,
+    cfg: Arc<KubeletConfig>,
+    pod: Value,
+    mut stop: watch::Receiver<Stop>,
+) {
     let ctx = PodCtx {
         server: server.clone(),
         cfg: cfg.clone(),
@@ -166,44 +199,112 @@ async fn run_pod(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>, pod: Value, mu
         uid: meta::uid(&pod).to_owned(),
     };
     // Bind (the scheduler's job) and mark the start.
-    let _ = server.modify_internal("", "pods", &ctx.ns, &ctx.name, Part::Main, "kube-scheduler", |p| {
-        if p["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
-            return false;
-        }
-        p["spec"]["nodeName"] = json!(NODE_NAME);
-        true
-    });
-    let Some(pod) = server.get_internal("", "pods", &ctx.ns, &ctx.name) else { return };
+    let _ = server.modify_internal(
+        "",
+        "pods",
+        &ctx.ns,
+        &ctx.name,
+        Part::Main,
+        "kube-scheduler",
+        |p| {
+            if p["spec"]["nodeName"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty())
+            {
+                return false;
+            }
+            p["spec"]["nodeName"] = json!(NODE_NAME);
+            true
+        },
+    );
+    let Some(pod) = server.get_internal("", "pods", &ctx.ns, &ctx.name) else {
+        return;
+    };
     let start_time = server.now();
     let started = tokio::time::Instant::now();
-    let qos = pod["status"]["qosClass"].as_str().unwrap_or("BestEffort").to_owned();
+    let qos = pod["status"]["qosClass"]
+        .as_str()
+        .unwrap_or("BestEffort")
+        .to_owned();
     let spec = &pod["spec"];
     let list = |k: &str| spec[k].as_array().cloned().unwrap_or_default();
     let init_specs = list("initContainers");
     let specs = list("containers");
-    let mut init: Vec<ContainerStatus> = init_specs.iter().map(|c| ContainerStatus::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""))).collect();
-    let mut main: Vec<ContainerStatus> = specs.iter().map(|c| ContainerStatus::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""))).collect();
-    let deadline = spec["activeDeadlineSeconds"].as_u64().map(|s| started + Duration::from_secs(s));
-    let policy = spec["restartPolicy"].as_str().unwrap_or("Always").to_owned();
-    let status = |phase: Phase, init: &[ContainerStatus], main: &[ContainerStatus], reason: Option<(&str, &str)>| {
-        PodStatus { phase, init, containers: main, start_time: &start_time, now: &server.now(), reason, qos_class: &qos }.to_json()
+    let mut init: Vec<ContainerStatus> = init_specs
+        .iter()
+        .map(|c| {
+            ContainerStatus::new(
+                c["name"].as_str().unwrap_or(""),
+                c["image"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let mut main: Vec<ContainerStatus> = specs
+        .iter()
+        .map(|c| {
+            ContainerStatus::new(
+                c["name"].as_str().unwrap_or(""),
+                c["image"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let deadline = spec["activeDeadlineSeconds"]
+        .as_u64()
+        .map(|s| started + Duration::from_secs(s));
+    let policy = spec["restartPolicy"]
+        .as_str()
+        .unwrap_or("Always")
+        .to_owned();
+    let status = |phase: Phase,
+                  init: &[ContainerStatus],
+                  main: &[ContainerStatus],
+                  reason: Option<(&str, &str)>| {
+        PodStatus {
+            phase,
+            init,
+            containers: main,
+            start_time: &start_time,
+            now: &server.now(),
+            reason,
+            qos_class: &qos,
+        }
+        .to_json()
     };
 
     // The sandbox: retried while a referenced Secret or ConfigMap is missing.
-    let sa = spec["serviceAccountName"].as_str().unwrap_or("default").to_owned();
-    let automount = spec["automountServiceAccountToken"].as_bool().unwrap_or(true);
+    let sa = spec["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default")
+        .to_owned();
+    let automount = spec["automountServiceAccountToken"]
+        .as_bool()
+        .unwrap_or(true);
     let token = automount.then(|| server.mint_token(&format!("{}.{sa}", ctx.ns)));
-    let pod_dir = cfg.work_dir.join("pods").join(format!("{}_{}_{}", ctx.ns, ctx.name, ctx.uid));
+    let pod_dir = cfg
+        .work_dir
+        .join("pods")
+        .join(format!("{}_{}_{}", ctx.ns, ctx.name, ctx.uid));
     let sandbox = loop {
         let lookup = ctx.lookup();
-        match sandbox::Sandbox::create(pod_dir.clone(), &pod, &lookup, token.as_deref().map(|t| (t, ctx.ns.as_str()))) {
+        match sandbox::Sandbox::create(
+            pod_dir.clone(),
+            &pod,
+            &lookup,
+            token.as_deref().map(|t| (t, ctx.ns.as_str())),
+        ) {
             Ok(s) => break s,
             Err(why) => {
                 for c in init.iter_mut().chain(main.iter_mut()) {
-                    c.state = State::Waiting { reason: "ContainerCreating".into(), message: format!("MountVolume.SetUp failed: {why}") };
+                    c.state = State::Waiting {
+                        reason: "ContainerCreating".into(),
+                        message: format!("MountVolume.SetUp failed: {why}"),
+                    };
                 }
                 ctx.write_status(status(Phase::Pending, &init, &main, None));
-                if wait_or_stop(&mut stop, Duration::from_secs(1)).await.is_some() {
+                if wait_or_stop(&mut stop, Duration::from_secs(1))
+                    .await
+                    .is_some()
+                {
                     let _ = server.finish_deletion("", "pods", &ctx.ns, &ctx.name);
                     return;
                 }
@@ -233,7 +334,21 @@ async fn run_pod(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>, pod: Value, mu
             while !pending.is_empty() && (!sequential || running == 0) {
                 let index = pending.remove(0);
                 running += 1;
-                tokio::spawn(container_loop(ctx.clone(), sandbox.clone(), pod.clone(), specs[index].clone(), index, is_init, if is_init && policy == "Always" { "OnFailure".to_owned() } else { policy.clone() }, tx.clone(), kill_rx.clone()));
+                tokio::spawn(container_loop(
+                    ctx.clone(),
+                    sandbox.clone(),
+                    pod.clone(),
+                    specs[index].clone(),
+                    index,
+                    is_init,
+                    if is_init && policy == "Always" {
+                        "OnFailure".to_owned()
+                    } else {
+                        policy.clone()
+                    },
+                    tx.clone(),
+                    kill_rx.clone(),
+                ));
             }
             if running == 0 {
                 break;
@@ -295,7 +410,15 @@ async fn run_pod(server: Arc<ApiServer>, cfg: Arc<KubeletConfig>, pod: Value, mu
         return;
     }
     let final_status = if deadline_hit {
-        status(Phase::Failed, &init, &main, Some(("DeadlineExceeded", "Pod was active on the node longer than the specified deadline")))
+        status(
+            Phase::Failed,
+            &init,
+            &main,
+            Some((
+                "DeadlineExceeded",
+                "Pod was active on the node longer than the specified deadline",
+            )),
+        )
     } else if failed_init {
         status(Phase::Failed, &init, &main, None)
     } else {
@@ -333,14 +456,25 @@ async fn container_loop(
     let log = sandbox.root.join("logs").join(format!("{name}.log"));
     let _ = std::fs::create_dir_all(sandbox.root.join("logs"));
     if !init {
-        ctx.server.set_pod_logs(&ctx.ns, &ctx.name, &name, log.clone());
+        ctx.server
+            .set_pod_logs(&ctx.ns, &ctx.name, &name, log.clone());
     }
-    let automount = pod["spec"]["automountServiceAccountToken"].as_bool().unwrap_or(true);
+    let automount = pod["spec"]["automountServiceAccountToken"]
+        .as_bool()
+        .unwrap_or(true);
     let send = |state: State, restart: bool, id: &str| {
         let tx = tx.clone();
         let id = id.to_owned();
         async move {
-            let _ = tx.send(Update::State { index, init, state, restart, container_id: id }).await;
+            let _ = tx
+                .send(Update::State {
+                    index,
+                    init,
+                    state,
+                    restart,
+                    container_id: id,
+                })
+                .await;
         }
     };
     let mut attempt: u32 = 0;
@@ -355,11 +489,25 @@ async fn container_loop(
             Err((reason, message, retry)) => {
                 if !retry {
                     let now = ctx.server.now();
-                    send(State::Terminated { exit_code: 128, reason, message, started_at: now.clone(), finished_at: now }, false, "").await;
+                    send(
+                        State::Terminated {
+                            exit_code: 128,
+                            reason,
+                            message,
+                            started_at: now.clone(),
+                            finished_at: now,
+                        },
+                        false,
+                        "",
+                    )
+                    .await;
                     break;
                 }
                 send(State::Waiting { reason, message }, false, "").await;
-                if wait_or_stop(&mut kill, Duration::from_secs(1)).await.is_some() {
+                if wait_or_stop(&mut kill, Duration::from_secs(1))
+                    .await
+                    .is_some()
+                {
                     break;
                 }
                 continue;
@@ -367,16 +515,35 @@ async fn container_loop(
         };
         let container_id = format!("kube-sim://{}-{name}-{attempt}", ctx.uid);
         let started_at = ctx.server.now();
-        let spawned = process::spawn(&process::Spawn { program: &program, args: &args, env: &env, cwd: &cwd, log: &log });
+        let spawned = process::spawn(&process::Spawn {
+            program: &program,
+            args: &args,
+            env: &env,
+            cwd: &cwd,
+            log: &log,
+        });
         let code = match spawned {
             Err(e) => {
                 let now = ctx.server.now();
-                let state = State::Terminated { exit_code: 128, reason: "StartError".into(), message: format!("exec {}: {e}", program.display()), started_at: now.clone(), finished_at: now };
+                let state = State::Terminated {
+                    exit_code: 128,
+                    reason: "StartError".into(),
+                    message: format!("exec {}: {e}", program.display()),
+                    started_at: now.clone(),
+                    finished_at: now,
+                };
                 send(state, attempt > 0, &container_id).await;
                 128
             }
             Ok(mut child) => {
-                send(State::Running { started_at: started_at.clone() }, attempt > 0, &container_id).await;
+                send(
+                    State::Running {
+                        started_at: started_at.clone(),
+                    },
+                    attempt > 0,
+                    &container_id,
+                )
+                .await;
                 let code = tokio::select! {
                     status = child.wait() => status.map_or(128, process::exit_code),
                     grace = async {
@@ -391,7 +558,13 @@ async fn container_loop(
                     } => process::stop(&mut child, grace).await,
                 };
                 let reason = pod_status::termination_reason(code, ctx.cfg.oom_exit_code).to_owned();
-                let state = State::Terminated { exit_code: code, reason, message: String::new(), started_at, finished_at: ctx.server.now() };
+                let state = State::Terminated {
+                    exit_code: code,
+                    reason,
+                    message: String::new(),
+                    started_at,
+                    finished_at: ctx.server.now(),
+                };
                 send(state, false, &container_id).await;
                 code
             }
@@ -405,8 +578,23 @@ async fn container_loop(
             break;
         }
         attempt += 1;
-        let backoff = ctx.cfg.restart_backoff.saturating_mul(1 << attempt.min(5)).min(Duration::from_secs(5));
-        send(State::Waiting { reason: "CrashLoopBackOff".into(), message: format!("back-off {}ms restarting failed container={name}", backoff.as_millis()) }, false, &container_id).await;
+        let backoff = ctx
+            .cfg
+            .restart_backoff
+            .saturating_mul(1 << attempt.min(5))
+            .min(Duration::from_secs(5));
+        send(
+            State::Waiting {
+                reason: "CrashLoopBackOff".into(),
+                message: format!(
+                    "back-off {}ms restarting failed container={name}",
+                    backoff.as_millis()
+                ),
+            },
+            false,
+            &container_id,
+        )
+        .await;
         if wait_or_stop(&mut kill, backoff).await.is_some() {
             break;
         }
@@ -417,19 +605,42 @@ async fn container_loop(
 type Prepared = (PathBuf, Vec<String>, Vec<(String, String)>, PathBuf);
 
 /// Program, arguments, environment and working directory, or `(reason, message, retry)`.
-fn prepare(ctx: &PodCtx, sandbox: &sandbox::Sandbox, pod: &Value, spec: &Value, image: &str, automount: bool) -> Result<Prepared, (String, String, bool)> {
-    let mounts = sandbox.mounts_for(spec, automount).map_err(|m| ("CreateContainerConfigError".to_owned(), m, true))?;
+fn prepare(
+    ctx: &PodCtx,
+    sandbox: &sandbox::Sandbox,
+    pod: &Value,
+    spec: &Value,
+    image: &str,
+    automount: bool,
+) -> Result<Prepared, (String, String, bool)> {
+    let mounts = sandbox
+        .mounts_for(spec, automount)
+        .map_err(|m| ("CreateContainerConfigError".to_owned(), m, true))?;
     let lookup = ctx.lookup();
-    let declared = env::declared(pod, spec, &lookup).map_err(|m| ("CreateContainerConfigError".to_owned(), m, true))?;
-    let port = ctx.cfg.api_url.rsplit(':').next().unwrap_or("").trim_end_matches('/').to_owned();
+    let declared = env::declared(pod, spec, &lookup)
+        .map_err(|m| ("CreateContainerConfigError".to_owned(), m, true))?;
+    let port = ctx
+        .cfg
+        .api_url
+        .rsplit(':')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_owned();
     let mut full: Vec<(String, String)> = vec![
-        ("PATH".into(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()),
+        (
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        ),
         ("HOSTNAME".into(), ctx.name.clone()),
         ("HOME".into(), sandbox.rootfs.to_string_lossy().into_owned()),
         ("KUBERNETES_SERVICE_HOST".into(), "127.0.0.1".into()),
         ("KUBERNETES_SERVICE_PORT".into(), port),
         ("KUBE_SIM_API_URL".into(), ctx.cfg.api_url.clone()),
-        ("KUBE_SIM_ROOTFS".into(), sandbox.rootfs.to_string_lossy().into_owned()),
+        (
+            "KUBE_SIM_ROOTFS".into(),
+            sandbox.rootfs.to_string_lossy().into_owned(),
+        ),
     ];
     if let Some(tmp) = mounts.host_path("/tmp") {
         full.push(("TMPDIR".into(), tmp.to_string_lossy().into_owned()));
@@ -439,7 +650,15 @@ fn prepare(ctx: &PodCtx, sandbox: &sandbox::Sandbox, pod: &Value, spec: &Value, 
         full.push((k, mounts.rewrite(&v)));
     }
     let strings = |k: &str| -> Vec<String> {
-        spec[k].as_array().map(|a| a.iter().filter_map(Value::as_str).map(|s| mounts.rewrite(&env::expand(s, &full))).collect()).unwrap_or_default()
+        spec[k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| mounts.rewrite(&env::expand(s, &full)))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let command = strings("command");
     let args = strings("args");
@@ -456,7 +675,9 @@ fn prepare(ctx: &PodCtx, sandbox: &sandbox::Sandbox, pod: &Value, spec: &Value, 
         ),
     })?;
     let cwd = match spec["workingDir"].as_str().filter(|w| !w.is_empty()) {
-        Some(w) => mounts.host_path(w).unwrap_or_else(|| sandbox.rootfs.clone()),
+        Some(w) => mounts
+            .host_path(w)
+            .unwrap_or_else(|| sandbox.rootfs.clone()),
         None => sandbox.rootfs.clone(),
     };
     Ok((program, args, full, cwd))

@@ -13,8 +13,8 @@
 
 pub mod apiserver;
 pub mod clock;
-pub mod events;
 pub mod cronjobs;
+pub mod events;
 pub mod gc;
 pub mod jobs;
 pub mod kubeconfig;

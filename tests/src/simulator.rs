@@ -72,7 +72,10 @@ impl Default for SimulatorConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot create the work directory: {0}")]
     WorkDir(#[source] std::io::Error),
 }
@@ -91,17 +94,30 @@ impl Simulator {
     pub async fn start(cfg: SimulatorConfig) -> Result<Self, SimError> {
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
-            .map_err(|source| SimError::Bind { addr: cfg.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: cfg.listen, source })?;
+            .map_err(|source| SimError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
         let url = format!("http://{addr}");
-        let token = if cfg.token.is_empty() { uuid::Uuid::new_v4().simple().to_string() } else { cfg.token.clone() };
+        let token = if cfg.token.is_empty() {
+            uuid::Uuid::new_v4().simple().to_string()
+        } else {
+            cfg.token.clone()
+        };
         let (work, work_dir) = match &cfg.work_dir {
             Some(d) => {
                 std::fs::create_dir_all(d).map_err(SimError::WorkDir)?;
                 (None, d.clone())
             }
             None => {
-                let t = tempfile::Builder::new().prefix("kube-sim.").tempdir().map_err(SimError::WorkDir)?;
+                let t = tempfile::Builder::new()
+                    .prefix("kube-sim.")
+                    .tempdir()
+                    .map_err(SimError::WorkDir)?;
                 let p = t.path().to_path_buf();
                 (Some(t), p)
             }
@@ -111,12 +127,18 @@ impl Simulator {
                 token: token.clone(),
                 history: cfg.watch_history,
                 bookmark_interval: cfg.bookmark_interval,
-                pod_security: PodSecurityPolicy { default_level: cfg.pod_security, require_read_only_root: cfg.require_read_only_root },
+                pod_security: PodSecurityPolicy {
+                    default_level: cfg.pod_security,
+                    require_read_only_root: cfg.require_read_only_root,
+                },
                 graceful_pods: cfg.workloads,
             },
             Arc::new(SystemClock),
         );
-        let app = router(HttpState { server: server.clone(), address: addr.to_string() });
+        let app = router(HttpState {
+            server: server.clone(),
+            address: addr.to_string(),
+        });
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "kube-sim: the HTTP server stopped");
@@ -132,12 +154,34 @@ impl Simulator {
                 api_url: url.clone(),
                 restart_backoff: cfg.restart_backoff,
             };
-            tasks.push(tokio::spawn(crate::kubelet::run(server.clone(), Arc::new(kubelet))));
-            tasks.push(tokio::spawn(crate::jobs::run(server.clone(), JobsConfig { backoff_base: cfg.job_backoff })));
-            let cron_clock: Arc<dyn crate::clock::Clock> = if cfg.cron_speed > 1 { Arc::new(ScaledClock::new(cfg.cron_speed)) } else { Arc::new(SystemClock) };
-            tasks.push(tokio::spawn(crate::cronjobs::run(server.clone(), cron_clock)));
+            tasks.push(tokio::spawn(crate::kubelet::run(
+                server.clone(),
+                Arc::new(kubelet),
+            )));
+            tasks.push(tokio::spawn(crate::jobs::run(
+                server.clone(),
+                JobsConfig {
+                    backoff_base: cfg.job_backoff,
+                },
+            )));
+            let cron_clock: Arc<dyn crate::clock::Clock> = if cfg.cron_speed > 1 {
+                Arc::new(ScaledClock::new(cfg.cron_speed))
+            } else {
+                Arc::new(SystemClock)
+            };
+            tasks.push(tokio::spawn(crate::cronjobs::run(
+                server.clone(),
+                cron_clock,
+            )));
         }
-        Ok(Self { url, token, server, tasks, _work: work, work_dir })
+        Ok(Self {
+            url,
+            token,
+            server,
+            tasks,
+            _work: work,
+            work_dir,
+        })
     }
 
     /// `http://127.0.0.1:PORT`.

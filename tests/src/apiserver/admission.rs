@@ -28,22 +28,40 @@ impl PodSecurityPolicy {
     }
 
     fn check_spec(&self, spec: &Value, level: Level) -> Vec<String> {
-        pod_security::violations(spec, level, self.require_read_only_root && level == Level::Restricted)
+        pod_security::violations(
+            spec,
+            level,
+            self.require_read_only_root && level == Level::Restricted,
+        )
     }
 
     /// `Err(why)` when the pod must be refused.
-    pub fn check_pod(&self, ns_labels: Option<&Map<String, Value>>, pod: &Value) -> Result<(), String> {
+    pub fn check_pod(
+        &self,
+        ns_labels: Option<&Map<String, Value>>,
+        pod: &Value,
+    ) -> Result<(), String> {
         let level = self.level(ns_labels);
         let v = self.check_spec(&pod["spec"], level);
         if v.is_empty() {
             Ok(())
         } else {
-            Err(format!("violates PodSecurity \"{}:latest\": {}", level.name(), v.join(", ")))
+            Err(format!(
+                "violates PodSecurity \"{}:latest\": {}",
+                level.name(),
+                v.join(", ")
+            ))
         }
     }
 
     /// Warnings for a workload whose pods would be refused.
-    pub fn template_warnings(&self, ns_labels: Option<&Map<String, Value>>, group: &str, resource: &str, obj: &Value) -> Vec<String> {
+    pub fn template_warnings(
+        &self,
+        ns_labels: Option<&Map<String, Value>>,
+        group: &str,
+        resource: &str,
+        obj: &Value,
+    ) -> Vec<String> {
         let spec = match (group, resource) {
             ("batch", "jobs") => &obj["spec"]["template"]["spec"],
             ("batch", "cronjobs") => &obj["spec"]["jobTemplate"]["spec"]["template"]["spec"],
@@ -55,7 +73,11 @@ impl PodSecurityPolicy {
         if v.is_empty() {
             Vec::new()
         } else {
-            vec![format!("would violate PodSecurity \"{}:latest\": {}", level.name(), v.join(", "))]
+            vec![format!(
+                "would violate PodSecurity \"{}:latest\": {}",
+                level.name(),
+                v.join(", ")
+            )]
         }
     }
 }

@@ -34,7 +34,9 @@ pub fn apply(live: Option<&Value>, req: &ApplyRequest<'_>) -> Result<Value, Vec<
     let mut obj = live.cloned().unwrap_or_else(|| Value::Object(Map::new()));
     let mut list = live.map(mf::entries).unwrap_or_default();
     let new_set = mf::fields_of(req.applied, req.shapes);
-    let mine = |e: &Entry| e.manager == req.manager && e.operation == "Apply" && e.subresource == req.subresource;
+    let mine = |e: &Entry| {
+        e.manager == req.manager && e.operation == "Apply" && e.subresource == req.subresource
+    };
 
     // Conflicts: fields another manager owns whose value would change.
     let mut conflicts = Vec::new();
@@ -43,7 +45,10 @@ pub fn apply(live: Option<&Value>, req: &ApplyRequest<'_>) -> Result<Value, Vec<
         if !changes {
             continue;
         }
-        for e in list.iter_mut().filter(|e| !(e.manager == req.manager && e.subresource == req.subresource)) {
+        for e in list
+            .iter_mut()
+            .filter(|e| !(e.manager == req.manager && e.subresource == req.subresource))
+        {
             if e.fields.contains(p) {
                 if req.force {
                     e.fields.0.remove(p);
@@ -51,7 +56,12 @@ pub fn apply(live: Option<&Value>, req: &ApplyRequest<'_>) -> Result<Value, Vec<
                     conflicts.push(Cause::new(
                         "FieldManagerConflict",
                         mf::display(p),
-                        format!("conflict with {:?} using {}: {}", e.manager, e.api_version, mf::display(p)),
+                        format!(
+                            "conflict with {:?} using {}: {}",
+                            e.manager,
+                            e.api_version,
+                            mf::display(p)
+                        ),
                     ));
                 }
             }
@@ -62,12 +72,18 @@ pub fn apply(live: Option<&Value>, req: &ApplyRequest<'_>) -> Result<Value, Vec<
     }
 
     // Removal: what this manager applied before and no longer applies, when nobody else owns it.
-    let previous: FieldSet = list.iter().find(|e| mine(e)).map(|e| e.fields.clone()).unwrap_or_default();
+    let previous: FieldSet = list
+        .iter()
+        .find(|e| mine(e))
+        .map(|e| e.fields.clone())
+        .unwrap_or_default();
     let others: Vec<&Entry> = list.iter().filter(|e| !mine(e)).collect();
     let mut removed: Vec<&FieldPath> = previous
         .0
         .iter()
-        .filter(|p| !new_set.has_at_or_below(p) && !others.iter().any(|e| e.fields.has_at_or_below(p)))
+        .filter(|p| {
+            !new_set.has_at_or_below(p) && !others.iter().any(|e| e.fields.has_at_or_below(p))
+        })
         .collect();
     // Deepest first, so removing an item does not hide the paths below it.
     removed.sort_by_key(|p| std::cmp::Reverse(p.len()));
@@ -96,7 +112,13 @@ pub fn apply(live: Option<&Value>, req: &ApplyRequest<'_>) -> Result<Value, Vec<
     Ok(obj)
 }
 
-fn merge_applied(target: &mut Value, applied: &Value, shapes: Shapes<'_>, names: &mut Vec<String>, depth: usize) {
+fn merge_applied(
+    target: &mut Value,
+    applied: &Value,
+    shapes: Shapes<'_>,
+    names: &mut Vec<String>,
+    depth: usize,
+) {
     if depth > 64 {
         return;
     }
@@ -113,12 +135,26 @@ fn merge_applied(target: &mut Value, applied: &Value, shapes: Shapes<'_>, names:
             // Identity and server-owned metadata are never taken from the applied object.
             let mut m = v.clone();
             if let Value::Object(mm) = &mut m {
-                for f in ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+                for f in [
+                    "uid",
+                    "resourceVersion",
+                    "generation",
+                    "creationTimestamp",
+                    "managedFields",
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                ] {
                     mm.remove(f);
                 }
             }
             names.push(k.clone());
-            merge_applied(tmap.entry(k.clone()).or_insert(Value::Null), &m, shapes, names, depth + 1);
+            merge_applied(
+                tmap.entry(k.clone()).or_insert(Value::Null),
+                &m,
+                shapes,
+                names,
+                depth + 1,
+            );
             names.pop();
             continue;
         }
@@ -128,20 +164,30 @@ fn merge_applied(target: &mut Value, applied: &Value, shapes: Shapes<'_>, names:
             }
             Value::Object(_) => {
                 names.push(k.clone());
-                merge_applied(tmap.entry(k.clone()).or_insert(Value::Null), v, shapes, names, depth + 1);
+                merge_applied(
+                    tmap.entry(k.clone()).or_insert(Value::Null),
+                    v,
+                    shapes,
+                    names,
+                    depth + 1,
+                );
                 names.pop();
             }
             Value::Array(items) => {
                 names.push(k.clone());
                 let refs: Vec<&str> = names.iter().map(String::as_str).collect();
                 let lt = shapes.list_type(&refs);
-                let slot = tmap.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                let slot = tmap
+                    .entry(k.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 match (lt, slot.as_array_mut()) {
                     (ListType::Map(keys), Some(list)) if !keys.is_empty() => {
                         for item in items {
                             let id = mf::key_of(item, &keys);
                             match list.iter_mut().find(|x| mf::key_of(x, &keys) == id) {
-                                Some(existing) => merge_applied(existing, item, shapes, names, depth + 1),
+                                Some(existing) => {
+                                    merge_applied(existing, item, shapes, names, depth + 1)
+                                }
                                 None => list.push(item.clone()),
                             }
                         }
@@ -170,7 +216,15 @@ mod tests {
     use serde_json::json;
 
     fn req<'a>(applied: &'a Value, manager: &'a str, force: bool) -> ApplyRequest<'a> {
-        ApplyRequest { applied, manager, force, subresource: "", api_version: "v1", now: "t", shapes: Shapes::Builtin }
+        ApplyRequest {
+            applied,
+            manager,
+            force,
+            subresource: "",
+            api_version: "v1",
+            now: "t",
+            shapes: Shapes::Builtin,
+        }
     }
 
     #[test]
@@ -197,19 +251,37 @@ mod tests {
     #[test]
     fn conflicts_unless_forced() {
         let live = apply(None, &req(&json!({"data": {"k": "1"}}), "a", false)).expect("applies");
-        let err = apply(Some(&live), &req(&json!({"data": {"k": "2"}}), "b", false)).expect_err("conflict");
+        let err = apply(Some(&live), &req(&json!({"data": {"k": "2"}}), "b", false))
+            .expect_err("conflict");
         assert_eq!(err[0].field, ".data.k");
         assert_eq!(err[0].message, "conflict with \"a\" using v1: .data.k");
-        let forced = apply(Some(&live), &req(&json!({"data": {"k": "2"}}), "b", true)).expect("forced");
+        let forced =
+            apply(Some(&live), &req(&json!({"data": {"k": "2"}}), "b", true)).expect("forced");
         assert_eq!(forced["data"]["k"], "2");
-        let owners: Vec<&str> = forced["metadata"]["managedFields"].as_array().expect("entries").iter().map(|e| e["manager"].as_str().unwrap_or("")).collect();
+        let owners: Vec<&str> = forced["metadata"]["managedFields"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["manager"].as_str().unwrap_or(""))
+            .collect();
         assert_eq!(owners, ["b"]);
     }
 
     #[test]
     fn keyed_lists_merge_by_key() {
         let live = json!({"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "2"}]}});
-        let out = apply(Some(&live), &req(&json!({"spec": {"containers": [{"name": "b", "image": "3"}]}}), "m", false)).expect("applies");
-        assert_eq!(out["spec"]["containers"], json!([{"name": "a", "image": "1"}, {"name": "b", "image": "3"}]));
+        let out = apply(
+            Some(&live),
+            &req(
+                &json!({"spec": {"containers": [{"name": "b", "image": "3"}]}}),
+                "m",
+                false,
+            ),
+        )
+        .expect("applies");
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "a", "image": "1"}, {"name": "b", "image": "3"}])
+        );
     }
 }

@@ -33,7 +33,9 @@ impl std::fmt::Debug for CustomVersion {
 }
 
 fn s<'a>(v: &'a Value, path: &str) -> &'a str {
-    crate::apiserver::meta::path(v, path).and_then(Value::as_str).unwrap_or("")
+    crate::apiserver::meta::path(v, path)
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// The resource types a CRD serves, or the causes that make it invalid.
@@ -47,12 +49,18 @@ pub fn served_types(crd: &Value) -> Result<Vec<Arc<ResourceType>>, Vec<Cause>> {
     if group.is_empty() {
         causes.push(Cause::required("spec.group"));
     } else if !group.contains('.') || !crate::apiserver::meta::is_dns_subdomain(group) {
-        causes.push(Cause::invalid("spec.group", format!("Invalid value: {group:?}: should be a domain with at least one dot")));
+        causes.push(Cause::invalid(
+            "spec.group",
+            format!("Invalid value: {group:?}: should be a domain with at least one dot"),
+        ));
     }
     if plural.is_empty() {
         causes.push(Cause::required("spec.names.plural"));
     } else if !crate::apiserver::meta::is_dns_label(plural) {
-        causes.push(Cause::invalid("spec.names.plural", format!("Invalid value: {plural:?}: a lowercase RFC 1123 label")));
+        causes.push(Cause::invalid(
+            "spec.names.plural",
+            format!("Invalid value: {plural:?}: a lowercase RFC 1123 label"),
+        ));
     }
     if kind.is_empty() {
         causes.push(Cause::required("spec.names.kind"));
@@ -84,7 +92,9 @@ pub fn served_types(crd: &Value) -> Result<Vec<Arc<ResourceType>>, Vec<Cause>> {
     if !versions.is_empty() && storage != 1 {
         causes.push(Cause::invalid(
             "spec.versions",
-            format!("Invalid value: {storage}: must have exactly one version marked as storage version"),
+            format!(
+                "Invalid value: {storage}: must have exactly one version marked as storage version"
+            ),
         ));
     }
     let names = &crd["spec"]["names"];
@@ -93,28 +103,45 @@ pub fn served_types(crd: &Value) -> Result<Vec<Arc<ResourceType>>, Vec<Cause>> {
         .map_or_else(|| kind.to_ascii_lowercase(), str::to_owned);
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut types = Vec::new();
     for (i, v) in versions.iter().enumerate() {
         let vname = v.get("name").and_then(Value::as_str).unwrap_or("");
         if vname.is_empty() || !crate::apiserver::meta::is_dns_label(vname) {
-            causes.push(Cause::invalid(format!("spec.versions[{i}].name"), format!("Invalid value: {vname:?}")));
+            causes.push(Cause::invalid(
+                format!("spec.versions[{i}].name"),
+                format!("Invalid value: {vname:?}"),
+            ));
             continue;
         }
-        let Some(raw_schema) = crate::apiserver::meta::path(v, "schema.openAPIV3Schema").filter(|x| x.is_object()) else {
-            causes.push(Cause::required(format!("spec.versions[{i}].schema.openAPIV3Schema")));
+        let Some(raw_schema) =
+            crate::apiserver::meta::path(v, "schema.openAPIV3Schema").filter(|x| x.is_object())
+        else {
+            causes.push(Cause::required(format!(
+                "spec.versions[{i}].schema.openAPIV3Schema"
+            )));
             continue;
         };
         if raw_schema.get("type").and_then(Value::as_str) != Some("object") {
-            causes.push(Cause::required(format!("spec.versions[{i}].schema.openAPIV3Schema.type")));
+            causes.push(Cause::required(format!(
+                "spec.versions[{i}].schema.openAPIV3Schema.type"
+            )));
             continue;
         }
         let validator = match schema::compile(raw_schema) {
             Ok(x) => x,
             Err(e) => {
-                causes.push(Cause::invalid(format!("spec.versions[{i}].schema.openAPIV3Schema"), e));
+                causes.push(Cause::invalid(
+                    format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                    e,
+                ));
                 continue;
             }
         };
@@ -153,7 +180,8 @@ pub fn served_types(crd: &Value) -> Result<Vec<Arc<ResourceType>>, Vec<Cause>> {
             namespaced: scope == "Namespaced",
             short_names: strings(&names["shortNames"]),
             categories: strings(&names["categories"]),
-            status_subresource: crate::apiserver::meta::path(v, "subresources.status").is_some_and(Value::is_object),
+            status_subresource: crate::apiserver::meta::path(v, "subresources.status")
+                .is_some_and(Value::is_object),
             generation: true,
             default_orphan: false,
             log_subresource: false,
@@ -167,7 +195,11 @@ pub fn served_types(crd: &Value) -> Result<Vec<Arc<ResourceType>>, Vec<Cause>> {
             })),
         }));
     }
-    if causes.is_empty() { Ok(types) } else { Err(causes) }
+    if causes.is_empty() {
+        Ok(types)
+    } else {
+        Err(causes)
+    }
 }
 
 /// Causes for changing what cannot change on update.
@@ -188,16 +220,17 @@ pub fn established_status(crd: &Value, now: &str) -> Value {
         .unwrap_or_default();
     if let Some(storage) = crate::apiserver::meta::path(crd, "spec.versions")
         .and_then(Value::as_array)
-        .and_then(|vs| vs.iter().find(|v| v.get("storage").and_then(Value::as_bool) == Some(true)))
+        .and_then(|vs| {
+            vs.iter()
+                .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        })
         .and_then(|v| v.get("name"))
     {
         if !stored.contains(storage) {
             stored.push(storage.clone());
         }
     }
-    let condition = |t: &str, reason: &str, message: &str| {
-        json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message})
-    };
+    let condition = |t: &str, reason: &str, message: &str| json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
     json!({
         "conditions": [
             condition("NamesAccepted", "NoConflicts", "no conflicts found"),

@@ -10,13 +10,26 @@ use serde_json::{Value, json};
 
 use crate::apiserver::resources::ResourceType;
 
-const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
-pub const AGGREGATED_CONTENT_TYPE: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether the `Accept` header asks for aggregated discovery (v2 or v2beta1).
 pub fn wants_aggregated(accept: &str) -> bool {
-    accept.split(',').next().is_some_and(|first| first.contains("as=APIGroupDiscoveryList"))
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=APIGroupDiscoveryList"))
 }
 
 pub fn api_versions(server_address: &str) -> Value {
@@ -57,7 +70,11 @@ pub fn resource_list(types: &[&ResourceType], group_version: &str) -> Value {
         }
         resources.push(r);
         for sub in subresources(t) {
-            let verbs: &[&str] = if sub == "log" { &["get"] } else { &["get", "patch", "update"] };
+            let verbs: &[&str] = if sub == "log" {
+                &["get"]
+            } else {
+                &["get", "patch", "update"]
+            };
             resources.push(json!({
                 "name": format!("{}/{sub}", t.plural),
                 "singularName": "",
@@ -146,10 +163,24 @@ mod tests {
     #[test]
     fn core_resource_list_has_subresources() {
         let r = Registry::with_builtins();
-        let core: Vec<&ResourceType> = r.all().iter().filter(|t| t.group.is_empty()).map(|t| &**t).collect();
+        let core: Vec<&ResourceType> = r
+            .all()
+            .iter()
+            .filter(|t| t.group.is_empty())
+            .map(|t| &**t)
+            .collect();
         let doc = resource_list(&core, "v1");
-        let names: Vec<&str> = doc["resources"].as_array().expect("list").iter().filter_map(|r| r["name"].as_str()).collect();
-        assert!(names.contains(&"pods") && names.contains(&"pods/status") && names.contains(&"pods/log"));
+        let names: Vec<&str> = doc["resources"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"pods")
+                && names.contains(&"pods/status")
+                && names.contains(&"pods/log")
+        );
         assert!(!names.contains(&"configmaps/status"));
     }
 
@@ -158,11 +189,19 @@ mod tests {
         let r = Registry::with_builtins();
         let groups = r.group_versions();
         let list = group_list(&groups);
-        assert!(list["groups"].as_array().expect("groups").iter().any(|g| g["name"] == "batch" && g["preferredVersion"]["version"] == "v1"));
+        assert!(
+            list["groups"]
+                .as_array()
+                .expect("groups")
+                .iter()
+                .any(|g| g["name"] == "batch" && g["preferredVersion"]["version"] == "v1")
+        );
         let types: Vec<&ResourceType> = r.all().iter().map(|t| &**t).collect();
         let agg = aggregated(&groups, &types, true);
         assert_eq!(agg["items"].as_array().map(Vec::len), Some(1));
-        assert!(wants_aggregated("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"));
+        assert!(wants_aggregated(
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+        ));
         assert!(!wants_aggregated("application/json"));
     }
 }

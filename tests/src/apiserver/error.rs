@@ -45,7 +45,7 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    details: Option<Details>,
+    details: Option<Box<Details>>,
 }
 
 #[derive(Clone, Debug)]
@@ -77,13 +77,13 @@ impl ApiError {
     }
 
     fn with_details(mut self, subject: Subject<'_>, causes: Vec<Cause>) -> Self {
-        self.details = Some(Details {
+        self.details = Some(Box::new(Details {
             name: subject.name.to_owned(),
             group: subject.group.to_owned(),
             kind: subject.kind.to_owned(),
             causes,
             retry_after_seconds: None,
-        });
+        }));
         self
     }
 
@@ -99,7 +99,11 @@ impl ApiError {
         Self::plain(
             403,
             "Forbidden",
-            format!("{} \"{}\" is forbidden: {why}", qualified(subject), subject.name),
+            format!(
+                "{} \"{}\" is forbidden: {why}",
+                qualified(subject),
+                subject.name
+            ),
         )
         .with_details(subject, Vec::new())
     }
@@ -116,7 +120,11 @@ impl ApiError {
 
     /// A path that names no served resource.
     pub fn no_route(path: &str) -> Self {
-        Self::plain(404, "NotFound", format!("the server could not find the requested resource ({path})"))
+        Self::plain(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
@@ -169,7 +177,9 @@ impl ApiError {
         Self::plain(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"
+            ),
         )
     }
 
@@ -193,7 +203,11 @@ impl ApiError {
         Self::plain(
             422,
             "Invalid",
-            format!("{} \"{}\" is invalid: {what}", qualified(subject), subject.name),
+            format!(
+                "{} \"{}\" is invalid: {what}",
+                qualified(subject),
+                subject.name
+            ),
         )
         .with_details(subject, causes)
     }
@@ -204,13 +218,13 @@ impl ApiError {
 
     pub fn timeout(message: impl Into<String>) -> Self {
         let mut e = Self::plain(504, "Timeout", message);
-        e.details = Some(Details {
+        e.details = Some(Box::new(Details {
             name: String::new(),
             group: String::new(),
             kind: String::new(),
             causes: Vec::new(),
             retry_after_seconds: Some(1),
-        });
+        }));
         e
     }
 
@@ -306,7 +320,10 @@ mod tests {
         };
         let e = ApiError::invalid(
             subject,
-            vec![Cause::required("spec.image"), Cause::invalid("spec.platform", "bad")],
+            vec![
+                Cause::required("spec.image"),
+                Cause::invalid("spec.platform", "bad"),
+            ],
         );
         assert_eq!(
             e.message,
@@ -320,8 +337,14 @@ mod tests {
 
     #[test]
     fn conflict_names_the_object() {
-        let e = ApiError::conflict(CM, "the object has been modified; please apply your changes to the latest version and try again");
+        let e = ApiError::conflict(
+            CM,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        );
         assert_eq!(e.code, 409);
-        assert!(e.message.starts_with("Operation cannot be fulfilled on configmaps \"x\""));
+        assert!(
+            e.message
+                .starts_with("Operation cannot be fulfilled on configmaps \"x\"")
+        );
     }
 }

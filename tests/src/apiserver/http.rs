@@ -76,7 +76,11 @@ impl Query {
     }
 
     fn get(&self, k: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(kk, _)| kk == k).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(kk, _)| kk == k)
+            .map(|(_, v)| v.as_str())
     }
 
     fn flag(&self, k: &str) -> bool {
@@ -84,9 +88,17 @@ impl Query {
     }
 }
 
-async fn handle(State(state): State<HttpState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(state): State<HttpState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let server = state.server.clone();
-    let route = routes::parse(uri.path(), |g, v, r| server.find(g, v, r).is_some_and(|t| t.namespaced));
+    let route = routes::parse(uri.path(), |g, v, r| {
+        server.find(g, v, r).is_some_and(|t| t.namespaced)
+    });
     let Some(route) = route else {
         return error_response(&ApiError::no_route(uri.path()));
     };
@@ -100,24 +112,37 @@ async fn handle(State(state): State<HttpState>, method: Method, uri: Uri, header
             return error_response(&ApiError::unauthorized());
         }
     }
-    let accept = headers.get(header::ACCEPT).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let result = match route {
         Route::Health => {
             let mut r = Response::new(Body::from("ok"));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             return r;
         }
         Route::Version => Ok(json_response(200, &version())),
         Route::Compact if method == Method::POST => {
             server.store.compact();
-            Ok(json_response(200, &json!({"kind": "Status", "apiVersion": "v1", "status": "Success"})))
+            Ok(json_response(
+                200,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+            ))
         }
         Route::Compact => Err(ApiError::method_not_allowed("POST only")),
         Route::CoreVersions => {
             if discovery::wants_aggregated(accept) {
                 let types = server.resource_types();
                 let refs: Vec<&ResourceType> = types.iter().map(|t| &**t).collect();
-                Ok(json_response_typed(200, &discovery::aggregated(&server.group_versions(), &refs, true), discovery::AGGREGATED_CONTENT_TYPE))
+                Ok(json_response_typed(
+                    200,
+                    &discovery::aggregated(&server.group_versions(), &refs, true),
+                    discovery::AGGREGATED_CONTENT_TYPE,
+                ))
             } else {
                 Ok(json_response(200, &discovery::api_versions(&state.address)))
             }
@@ -126,22 +151,41 @@ async fn handle(State(state): State<HttpState>, method: Method, uri: Uri, header
             if discovery::wants_aggregated(accept) {
                 let types = server.resource_types();
                 let refs: Vec<&ResourceType> = types.iter().map(|t| &**t).collect();
-                Ok(json_response_typed(200, &discovery::aggregated(&server.group_versions(), &refs, false), discovery::AGGREGATED_CONTENT_TYPE))
+                Ok(json_response_typed(
+                    200,
+                    &discovery::aggregated(&server.group_versions(), &refs, false),
+                    discovery::AGGREGATED_CONTENT_TYPE,
+                ))
             } else {
-                Ok(json_response(200, &discovery::group_list(&server.group_versions())))
+                Ok(json_response(
+                    200,
+                    &discovery::group_list(&server.group_versions()),
+                ))
             }
         }
-        Route::Group(g) => match server.group_versions().into_iter().find(|(name, _)| *name == g && !g.is_empty()) {
+        Route::Group(g) => match server
+            .group_versions()
+            .into_iter()
+            .find(|(name, _)| *name == g && !g.is_empty())
+        {
             Some((name, versions)) => Ok(json_response(200, &discovery::group(&name, &versions))),
             None => Err(ApiError::no_route(uri.path())),
         },
         Route::Resources { group, version } => {
             let types = server.resource_types();
-            let refs: Vec<&ResourceType> = types.iter().filter(|t| t.group == group && t.version == version).map(|t| &**t).collect();
+            let refs: Vec<&ResourceType> = types
+                .iter()
+                .filter(|t| t.group == group && t.version == version)
+                .map(|t| &**t)
+                .collect();
             if refs.is_empty() {
                 Err(ApiError::no_route(uri.path()))
             } else {
-                let gv = if group.is_empty() { version } else { format!("{group}/{version}") };
+                let gv = if group.is_empty() {
+                    version
+                } else {
+                    format!("{group}/{version}")
+                };
                 Ok(json_response(200, &discovery::resource_list(&refs, &gv)))
             }
         }
@@ -172,10 +216,14 @@ fn parse_body(body: &Bytes, content_type: &str) -> Result<Value, ApiError> {
         Ok(v) => Ok(v),
         Err(json_err) => {
             if content_type.contains("yaml") {
-                let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-                serde_saphyr::from_str::<Value>(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+                let text = std::str::from_utf8(body)
+                    .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+                serde_saphyr::from_str::<Value>(text)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
             } else {
-                Err(ApiError::bad_request(format!("error decoding JSON: {json_err}")))
+                Err(ApiError::bad_request(format!(
+                    "error decoding JSON: {json_err}"
+                )))
             }
         }
     }
@@ -195,36 +243,72 @@ fn field_manager(q: &Query, headers: &HeaderMap) -> Option<String> {
 fn list_query(q: &Query, rt: &ResourceType) -> Result<ListQuery, ApiError> {
     let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
     let mut supported: Vec<&str> = supported_fields(&rt.group, &rt.plural).to_vec();
-    let custom_fields: Vec<String> = rt.custom().map(|c| c.selectable_fields.clone()).unwrap_or_default();
+    let custom_fields: Vec<String> = rt
+        .custom()
+        .map(|c| c.selectable_fields.clone())
+        .unwrap_or_default();
     supported.extend(custom_fields.iter().map(String::as_str));
     let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""), &supported)?;
     let limit = match q.get("limit") {
-        Some(l) => Some(l.parse::<usize>().map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?),
+        Some(l) => Some(
+            l.parse::<usize>()
+                .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
+        ),
         None => None,
     };
-    Ok(ListQuery { labels, fields, limit, continue_token: q.get("continue").filter(|c| !c.is_empty()).map(str::to_owned) })
+    Ok(ListQuery {
+        labels,
+        fields,
+        limit,
+        continue_token: q
+            .get("continue")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+    })
 }
 
 fn delete_options(q: &Query, body: &Value) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions::default();
-    let policy = q.get("propagationPolicy").map(str::to_owned).or_else(|| body["propagationPolicy"].as_str().map(str::to_owned));
+    let policy = q
+        .get("propagationPolicy")
+        .map(str::to_owned)
+        .or_else(|| body["propagationPolicy"].as_str().map(str::to_owned));
     if let Some(p) = policy {
         opts.propagation = Some(Propagation::parse(&p)?);
-    } else if q.get("orphanDependents").map(|v| v == "true").or_else(|| body["orphanDependents"].as_bool()) == Some(true) {
+    } else if q
+        .get("orphanDependents")
+        .map(|v| v == "true")
+        .or_else(|| body["orphanDependents"].as_bool())
+        == Some(true)
+    {
         opts.propagation = Some(Propagation::Orphan);
     }
     opts.grace_seconds = match q.get("gracePeriodSeconds") {
-        Some(g) => Some(g.parse().map_err(|_| ApiError::bad_request("invalid gracePeriodSeconds"))?),
+        Some(g) => Some(
+            g.parse()
+                .map_err(|_| ApiError::bad_request("invalid gracePeriodSeconds"))?,
+        ),
         None => body["gracePeriodSeconds"].as_i64(),
     };
     opts.precondition_uid = body["preconditions"]["uid"].as_str().map(str::to_owned);
-    opts.precondition_rv = body["preconditions"]["resourceVersion"].as_str().map(str::to_owned);
+    opts.precondition_rv = body["preconditions"]["resourceVersion"]
+        .as_str()
+        .map(str::to_owned);
     opts.dry_run = q.get("dryRun") == Some("All")
-        || body["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All"));
+        || body["dryRun"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v == "All"));
     Ok(opts)
 }
 
-fn resource(server: &Arc<ApiServer>, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes, path: ResourcePath) -> Result<Response, ApiError> {
+fn resource(
+    server: &Arc<ApiServer>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    path: ResourcePath,
+) -> Result<Response, ApiError> {
     let Some(rt) = server.find(&path.group, &path.version, &path.plural) else {
         return Err(ApiError::no_route(uri.path()));
     };
@@ -233,7 +317,10 @@ fn resource(server: &Arc<ApiServer>, method: &Method, uri: &Uri, headers: &Heade
     }
     let q = Query::parse(uri);
     let ns = path.namespace.clone().unwrap_or_default();
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or("application/json");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("application/json");
     let write_opts = WriteOptions {
         dry_run: q.get("dryRun") == Some("All"),
         field_manager: field_manager(&q, headers),
@@ -246,10 +333,15 @@ fn resource(server: &Arc<ApiServer>, method: &Method, uri: &Uri, headers: &Heade
                 let lq = list_query(&q, &rt)?;
                 let from = match q.get("resourceVersion") {
                     None | Some("" | "0") => None,
-                    Some(rv) => Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?),
+                    Some(rv) => Some(rv.parse::<u64>().map_err(|_| {
+                        ApiError::bad_request(format!("invalid resource version {rv:?}"))
+                    })?),
                 };
                 let timeout = match q.get("timeoutSeconds") {
-                    Some(t) => Duration::from_secs(t.parse().map_err(|_| ApiError::bad_request("invalid timeoutSeconds"))?),
+                    Some(t) => Duration::from_secs(
+                        t.parse()
+                            .map_err(|_| ApiError::bad_request("invalid timeoutSeconds"))?,
+                    ),
                     None => Duration::from_secs(1800),
                 };
                 let params = WatchParams {
@@ -261,18 +353,33 @@ fn resource(server: &Arc<ApiServer>, method: &Method, uri: &Uri, headers: &Heade
                     send_initial_events: q.flag("sendInitialEvents"),
                     timeout,
                 };
-                let mut r = Response::new(Body::from_stream(watch::stream(server.clone(), rt.clone(), params)));
-                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+                let mut r = Response::new(Body::from_stream(watch::stream(
+                    server.clone(),
+                    rt.clone(),
+                    params,
+                )));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                r.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache, private"),
+                );
                 Ok(r)
             }
             Method::GET => {
                 let lq = list_query(&q, &rt)?;
-                Ok(json_response(200, &server.list(&rt, path.namespace.as_deref(), &lq)?))
+                Ok(json_response(
+                    200,
+                    &server.list(&rt, path.namespace.as_deref(), &lq)?,
+                ))
             }
             Method::POST => {
                 if rt.namespaced && path.namespace.is_none() {
-                    return Err(ApiError::method_not_allowed("POST on a namespaced resource needs a namespace in the path"));
+                    return Err(ApiError::method_not_allowed(
+                        "POST on a namespaced resource needs a namespace in the path",
+                    ));
                 }
                 let obj = parse_body(body, content_type)?;
                 let w = server.create(&rt, &ns, obj, &write_opts)?;
@@ -282,9 +389,14 @@ fn resource(server: &Arc<ApiServer>, method: &Method, uri: &Uri, headers: &Heade
                 let lq = list_query(&q, &rt)?;
                 let b = parse_body(body, content_type)?;
                 let opts = delete_options(&q, &b)?;
-                Ok(json_response(200, &server.delete_collection(&rt, path.namespace.as_deref(), &lq, &opts)?))
+                Ok(json_response(
+                    200,
+                    &server.delete_collection(&rt, path.namespace.as_deref(), &lq, &opts)?,
+                ))
             }
-            _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on collections"))),
+            _ => Err(ApiError::method_not_allowed(format!(
+                "{method} is not supported on collections"
+            ))),
         };
     };
     if rt.namespaced && path.namespace.is_none() {
@@ -311,7 +423,10 @@ fn resource(server: &Arc<ApiServer>, method: &Method, uri: &Uri, headers: &Heade
             };
             let patch = parse_body(body, content_type)?;
             let w = server.patch(&rt, &ns, &name, kind, &patch, part, &write_opts)?;
-            Ok(with_warnings(json_response(if w.created { 201 } else { 200 }, &w.object), &w.warnings))
+            Ok(with_warnings(
+                json_response(if w.created { 201 } else { 200 }, &w.object),
+                &w.warnings,
+            ))
         }
         Method::DELETE if part == Part::Main => {
             let b = parse_body(body, content_type)?;
@@ -319,20 +434,40 @@ fn resource(server: &Arc<ApiServer>, method: &Method, uri: &Uri, headers: &Heade
             match server.delete(&rt, &ns, &name, &opts)? {
                 Deleted::Gone(obj) => Ok(json_response(
                     200,
-                    &success_status(Subject { group: &rt.group, kind: &rt.plural, name: &name }, crate::apiserver::meta::uid(&obj)),
+                    &success_status(
+                        Subject {
+                            group: &rt.group,
+                            kind: &rt.plural,
+                            name: &name,
+                        },
+                        crate::apiserver::meta::uid(&obj),
+                    ),
                 )),
                 Deleted::Pending(obj) => Ok(json_response(200, &obj)),
             }
         }
-        _ => Err(ApiError::method_not_allowed(format!("{method} is not supported here"))),
+        _ => Err(ApiError::method_not_allowed(format!(
+            "{method} is not supported here"
+        ))),
     }
 }
 
-fn pod_log(server: &Arc<ApiServer>, rt: &ResourceType, ns: &str, name: &str, q: &Query) -> Result<Response, ApiError> {
+fn pod_log(
+    server: &Arc<ApiServer>,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    q: &Query,
+) -> Result<Response, ApiError> {
     let pod = server.get(rt, ns, name)?;
     let containers: Vec<String> = pod["spec"]["containers"]
         .as_array()
-        .map(|cs| cs.iter().filter_map(|c| c["name"].as_str()).map(str::to_owned).collect())
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c["name"].as_str())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let container = match q.get("container") {
         Some(c) => c.to_owned(),
@@ -358,6 +493,7 @@ fn pod_log(server: &Arc<ApiServer>, rt: &ResourceType, ns: &str, name: &str, q: 
         text.truncate(n);
     }
     let mut r = Response::new(Body::from(text));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(r)
 }

@@ -31,7 +31,13 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value, namespace: &str, uid: 
     }
     meta.insert("uid".into(), json!(uid));
     meta.insert("creationTimestamp".into(), json!(now));
-    for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"] {
+    for f in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+        "managedFields",
+    ] {
         meta.remove(f);
     }
     if rt.generation {
@@ -51,7 +57,12 @@ pub enum Part {
 }
 
 /// The object as stored after an update of `part` from `old` to `new`.
-pub fn prepare_update(rt: &ResourceType, old: &Value, new: Value, part: Part) -> Result<Value, ApiError> {
+pub fn prepare_update(
+    rt: &ResourceType,
+    old: &Value,
+    new: Value,
+    part: Part,
+) -> Result<Value, ApiError> {
     let mut out = match part {
         Part::Status => {
             // Only `status` changes through /status (plus the rest as it was).
@@ -90,7 +101,15 @@ pub fn prepare_update(rt: &ResourceType, old: &Value, new: Value, part: Part) ->
     // Server-owned metadata is kept from the stored object.
     let old_meta = meta::metadata(old).cloned().unwrap_or_default();
     let meta_out = meta::metadata_mut(&mut out);
-    for f in ["uid", "creationTimestamp", "namespace", "name", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+    for f in [
+        "uid",
+        "creationTimestamp",
+        "namespace",
+        "name",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ] {
         match old_meta.get(f) {
             Some(v) => {
                 meta_out.insert(f.into(), v.clone());
@@ -102,11 +121,23 @@ pub fn prepare_update(rt: &ResourceType, old: &Value, new: Value, part: Part) ->
     }
     if meta::is_deleting(old) {
         let before = meta::finalizers(old);
-        let added: Vec<String> = meta::finalizers(&out).into_iter().filter(|f| !before.contains(f)).collect();
+        let added: Vec<String> = meta::finalizers(&out)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
         if !added.is_empty() {
             return Err(ApiError::invalid(
-                Subject { group: &rt.group, kind: &rt.kind, name: meta::name(old) },
-                vec![Cause::forbidden("metadata.finalizers", format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"))],
+                Subject {
+                    group: &rt.group,
+                    kind: &rt.kind,
+                    name: meta::name(old),
+                },
+                vec![Cause::forbidden(
+                    "metadata.finalizers",
+                    format!(
+                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                    ),
+                )],
             ));
         }
     }
@@ -123,7 +154,9 @@ fn spec_changed(old: &Value, new: &Value) -> bool {
         v.as_object()
             .map(|m| {
                 m.iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             })
@@ -165,7 +198,9 @@ impl Propagation {
             "Orphan" => Ok(Self::Orphan),
             "Background" => Ok(Self::Background),
             "Foreground" => Ok(Self::Foreground),
-            other => Err(ApiError::bad_request(format!("unknown propagationPolicy {other:?}"))),
+            other => Err(ApiError::bad_request(format!(
+                "unknown propagationPolicy {other:?}"
+            ))),
         }
     }
 }
@@ -184,7 +219,12 @@ pub enum DeleteDecision {
     AlreadyDeleting,
 }
 
-pub fn decide_delete(obj: &Value, propagation: Propagation, now: &str, grace_seconds: Option<i64>) -> DeleteDecision {
+pub fn decide_delete(
+    obj: &Value,
+    propagation: Propagation,
+    now: &str,
+    grace_seconds: Option<i64>,
+) -> DeleteDecision {
     let mut finalizers = meta::finalizers(obj);
     if meta::is_deleting(obj) {
         return DeleteDecision::AlreadyDeleting;
@@ -208,7 +248,10 @@ pub fn decide_delete(obj: &Value, propagation: Propagation, now: &str, grace_sec
     meta::set_finalizers(&mut out, &finalizers);
     let m = meta::metadata_mut(&mut out);
     m.insert("deletionTimestamp".into(), json!(now));
-    m.insert("deletionGracePeriodSeconds".into(), json!(grace_seconds.unwrap_or(0)));
+    m.insert(
+        "deletionGracePeriodSeconds".into(),
+        json!(grace_seconds.unwrap_or(0)),
+    );
     DeleteDecision::Mark(out)
 }
 
@@ -217,8 +260,14 @@ pub fn decide_delete(obj: &Value, propagation: Propagation, now: &str, grace_sec
 pub fn ready_to_remove(obj: &Value) -> bool {
     meta::is_deleting(obj)
         && meta::finalizers(obj).is_empty()
-        && obj["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(0) == 0
-        && !(obj["kind"] == "Namespace" && obj["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()))
+        && obj["metadata"]["deletionGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(0)
+            == 0
+        && !(obj["kind"] == "Namespace"
+            && obj["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty()))
 }
 
 #[cfg(test)]
@@ -227,7 +276,9 @@ mod tests {
     use crate::apiserver::resources::Registry;
 
     fn rt(group: &str, plural: &str) -> std::sync::Arc<ResourceType> {
-        Registry::with_builtins().any_version(group, plural).expect("served")
+        Registry::with_builtins()
+            .any_version(group, plural)
+            .expect("served")
     }
 
     #[test]
@@ -250,10 +301,17 @@ mod tests {
         let labels_only = json!({"metadata": {"name": "j", "labels": {"l": "v"}}, "spec": {"a": 1}, "status": {"x": 2}});
         let out = prepare_update(&jobs, &old, labels_only, Part::Main).expect("valid");
         assert_eq!(out["metadata"]["generation"], 1);
-        assert_eq!(out["status"], json!({"x": 1}), "main endpoint ignores status");
+        assert_eq!(
+            out["status"],
+            json!({"x": 1}),
+            "main endpoint ignores status"
+        );
         assert_eq!(out["metadata"]["uid"], "u");
         let spec = json!({"metadata": {"name": "j"}, "spec": {"a": 2}});
-        assert_eq!(prepare_update(&jobs, &old, spec, Part::Main).expect("valid")["metadata"]["generation"], 2);
+        assert_eq!(
+            prepare_update(&jobs, &old, spec, Part::Main).expect("valid")["metadata"]["generation"],
+            2
+        );
         let status = json!({"metadata": {"name": "j"}, "spec": {"a": 3}, "status": {"x": 5}});
         let out = prepare_update(&jobs, &old, status, Part::Status).expect("valid");
         assert_eq!(out["spec"], json!({"a": 1}), "/status ignores spec");
@@ -264,7 +322,8 @@ mod tests {
     #[test]
     fn deleting_objects_take_no_new_finalizers() {
         let cms = rt("", "configmaps");
-        let old = json!({"metadata": {"name": "c", "deletionTimestamp": "t", "finalizers": ["a/b"]}});
+        let old =
+            json!({"metadata": {"name": "c", "deletionTimestamp": "t", "finalizers": ["a/b"]}});
         let new = json!({"metadata": {"name": "c", "finalizers": ["a/b", "c/d"]}});
         let e = prepare_update(&cms, &old, new, Part::Main).expect_err("forbidden");
         assert_eq!(e.code, 422);
@@ -276,14 +335,22 @@ mod tests {
     #[test]
     fn delete_decisions() {
         let plain = json!({"metadata": {"name": "c"}});
-        assert_eq!(decide_delete(&plain, Propagation::Background, "t", None), DeleteDecision::Remove);
+        assert_eq!(
+            decide_delete(&plain, Propagation::Background, "t", None),
+            DeleteDecision::Remove
+        );
         let held = json!({"metadata": {"name": "c", "finalizers": ["a/b"]}});
-        let DeleteDecision::Mark(m) = decide_delete(&held, Propagation::Background, "t", None) else {
+        let DeleteDecision::Mark(m) = decide_delete(&held, Propagation::Background, "t", None)
+        else {
             panic!("kept while a finalizer remains")
         };
         assert_eq!(m["metadata"]["deletionTimestamp"], "t");
-        assert_eq!(decide_delete(&m, Propagation::Background, "t2", None), DeleteDecision::AlreadyDeleting);
-        let DeleteDecision::Mark(f) = decide_delete(&plain, Propagation::Foreground, "t", None) else {
+        assert_eq!(
+            decide_delete(&m, Propagation::Background, "t2", None),
+            DeleteDecision::AlreadyDeleting
+        );
+        let DeleteDecision::Mark(f) = decide_delete(&plain, Propagation::Foreground, "t", None)
+        else {
             panic!("foreground marks")
         };
         assert_eq!(meta::finalizers(&f), [FOREGROUND]);

@@ -46,7 +46,10 @@ impl Shapes<'_> {
                 let Some((last, parents)) = fields.split_last() else {
                     return ListType::Atomic;
                 };
-                if let Some(key) = crate::apiserver::patch::merge_key(&parents[parents.len().saturating_sub(1)..], last) {
+                if let Some(key) = crate::apiserver::patch::merge_key(
+                    &parents[parents.len().saturating_sub(1)..],
+                    last,
+                ) {
                     ListType::Map(vec![key.to_owned()])
                 } else if crate::apiserver::patch::is_primitive_set(last) {
                     ListType::Set
@@ -69,7 +72,12 @@ impl Shapes<'_> {
                     Some("map") => ListType::Map(
                         node.get("x-kubernetes-list-map-keys")
                             .and_then(Value::as_array)
-                            .map(|k| k.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                            .map(|k| {
+                                k.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                     ),
                     _ => ListType::Atomic,
@@ -101,8 +109,16 @@ fn ignored(path: &FieldPath) -> bool {
         [PathElement::Field(f), ..] if f == "apiVersion" || f == "kind" => true,
         [PathElement::Field(m), PathElement::Field(f), ..] if m == "metadata" => matches!(
             f.as_str(),
-            "name" | "namespace" | "uid" | "resourceVersion" | "generation" | "creationTimestamp"
-                | "managedFields" | "deletionTimestamp" | "deletionGracePeriodSeconds" | "selfLink"
+            "name"
+                | "namespace"
+                | "uid"
+                | "resourceVersion"
+                | "generation"
+                | "creationTimestamp"
+                | "managedFields"
+                | "deletionTimestamp"
+                | "deletionGracePeriodSeconds"
+                | "selfLink"
         ),
         _ => false,
     }
@@ -193,9 +209,10 @@ pub fn get_at<'a>(v: &'a Value, path: &[PathElement]) -> Option<&'a Value> {
             PathElement::Field(f) => cur.get(f)?,
             PathElement::Key(k) => {
                 let key: Map<String, Value> = serde_json::from_str(k).ok()?;
-                cur.as_array()?
-                    .iter()
-                    .find(|item| key.iter().all(|(kk, kv)| item.get(kk).unwrap_or(&Value::Null) == kv))?
+                cur.as_array()?.iter().find(|item| {
+                    key.iter()
+                        .all(|(kk, kv)| item.get(kk).unwrap_or(&Value::Null) == kv)
+                })?
             }
             PathElement::Value(x) => {
                 let want: Value = serde_json::from_str(x).ok()?;
@@ -218,7 +235,9 @@ fn remove_inner(v: &mut Value, path: &[PathElement]) -> bool {
     };
     match first {
         PathElement::Field(f) => {
-            let Some(map) = v.as_object_mut() else { return false };
+            let Some(map) = v.as_object_mut() else {
+                return false;
+            };
             if rest.is_empty() {
                 map.remove(f);
             } else if let Some(child) = map.get_mut(f) {
@@ -229,12 +248,16 @@ fn remove_inner(v: &mut Value, path: &[PathElement]) -> bool {
             map.is_empty()
         }
         PathElement::Key(k) => {
-            let Ok(key) = serde_json::from_str::<Map<String, Value>>(k) else { return false };
-            let Some(list) = v.as_array_mut() else { return false };
-            let Some(pos) = list
-                .iter()
-                .position(|item| key.iter().all(|(kk, kv)| item.get(kk).unwrap_or(&Value::Null) == kv))
-            else {
+            let Ok(key) = serde_json::from_str::<Map<String, Value>>(k) else {
+                return false;
+            };
+            let Some(list) = v.as_array_mut() else {
+                return false;
+            };
+            let Some(pos) = list.iter().position(|item| {
+                key.iter()
+                    .all(|(kk, kv)| item.get(kk).unwrap_or(&Value::Null) == kv)
+            }) else {
                 return false;
             };
             if rest.is_empty() {
@@ -245,8 +268,12 @@ fn remove_inner(v: &mut Value, path: &[PathElement]) -> bool {
             list.is_empty()
         }
         PathElement::Value(x) => {
-            let Ok(want) = serde_json::from_str::<Value>(x) else { return false };
-            let Some(list) = v.as_array_mut() else { return false };
+            let Ok(want) = serde_json::from_str::<Value>(x) else {
+                return false;
+            };
+            let Some(list) = v.as_array_mut() else {
+                return false;
+            };
             list.retain(|item| *item != want);
             list.is_empty()
         }
@@ -260,7 +287,10 @@ impl FieldSet {
 
     /// Whether some member is `p` or lies below it.
     pub fn has_at_or_below(&self, p: &FieldPath) -> bool {
-        self.0.range(p.clone()..).next().is_some_and(|m| m.starts_with(p))
+        self.0
+            .range(p.clone()..)
+            .next()
+            .is_some_and(|m| m.starts_with(p))
     }
 
     pub fn to_fields_v1(&self) -> Value {
@@ -277,7 +307,9 @@ impl FieldSet {
                 if !child.is_object() {
                     *child = json!({});
                 }
-                let Value::Object(m) = child else { unreachable!("made an object above") };
+                let Value::Object(m) = child else {
+                    unreachable!("made an object above")
+                };
                 node = m;
             }
             node.insert(".".into(), json!({}));
@@ -340,7 +372,12 @@ pub fn display(path: &FieldPath) -> String {
             }
             PathElement::Key(k) => {
                 let inner = serde_json::from_str::<Map<String, Value>>(k)
-                    .map(|m| m.iter().map(|(a, b)| format!("{a}={b}")).collect::<Vec<_>>().join(","))
+                    .map(|m| {
+                        m.iter()
+                            .map(|(a, b)| format!("{a}={b}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .unwrap_or_else(|_| k.clone());
                 s.push_str(&format!("[{inner}]"));
             }
@@ -428,7 +465,9 @@ pub fn record_update(
         .filter(|p| old.is_none_or(|o| get_at(o, p) != get_at(new, p)))
         .collect();
     for e in &mut list {
-        e.fields.0.retain(|p| new_fields.contains(p) || !old_fields.contains(p));
+        e.fields
+            .0
+            .retain(|p| new_fields.contains(p) || !old_fields.contains(p));
         if !(e.manager == manager && e.operation == "Update" && e.subresource == subresource) {
             for p in &changed {
                 e.fields.0.remove(*p);
@@ -436,10 +475,9 @@ pub fn record_update(
         }
     }
     if !changed.is_empty() {
-        match list
-            .iter_mut()
-            .find(|e| e.manager == manager && e.operation == "Update" && e.subresource == subresource)
-        {
+        match list.iter_mut().find(|e| {
+            e.manager == manager && e.operation == "Update" && e.subresource == subresource
+        }) {
             Some(e) => {
                 e.fields.0.extend(changed.into_iter().cloned());
                 e.time = now.to_owned();
@@ -468,21 +506,52 @@ mod tests {
             "spec": {"containers": [{"name": "c", "image": "i", "args": ["1"]}]}});
         let fs = fields_of(&v, Shapes::Builtin);
         let encoded = fs.to_fields_v1();
-        assert_eq!(encoded, json!({
-            "f:metadata": {"f:labels": {"f:a": {}}, "f:finalizers": {"v:\"x/y\"": {}}},
-            "f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:args": {}, "f:image": {}, "f:name": {}}}}
-        }));
+        assert_eq!(
+            encoded,
+            json!({
+                "f:metadata": {"f:labels": {"f:a": {}}, "f:finalizers": {"v:\"x/y\"": {}}},
+                "f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:args": {}, "f:image": {}, "f:name": {}}}}
+            })
+        );
         assert_eq!(FieldSet::from_fields_v1(&encoded), fs);
     }
 
     #[test]
     fn remove_keyed_item_and_empty_parents() {
         let mut v = json!({"spec": {"containers": [{"name": "c", "image": "i"}], "x": {"y": 1}}});
-        remove_at(&mut v, &[PathElement::Field("spec".into()), PathElement::Field("x".into()), PathElement::Field("y".into())]);
-        assert_eq!(v, json!({"spec": {"containers": [{"name": "c", "image": "i"}]}}));
+        remove_at(
+            &mut v,
+            &[
+                PathElement::Field("spec".into()),
+                PathElement::Field("x".into()),
+                PathElement::Field("y".into()),
+            ],
+        );
+        assert_eq!(
+            v,
+            json!({"spec": {"containers": [{"name": "c", "image": "i"}]}})
+        );
         let key = PathElement::Key(key_of(&json!({"name": "c"}), &["name".to_owned()]));
-        assert_eq!(get_at(&v, &[PathElement::Field("spec".into()), PathElement::Field("containers".into()), key.clone()]).map(|c| c["image"].clone()), Some(json!("i")));
-        remove_at(&mut v, &[PathElement::Field("spec".into()), PathElement::Field("containers".into()), key]);
+        assert_eq!(
+            get_at(
+                &v,
+                &[
+                    PathElement::Field("spec".into()),
+                    PathElement::Field("containers".into()),
+                    key.clone()
+                ]
+            )
+            .map(|c| c["image"].clone()),
+            Some(json!("i"))
+        );
+        remove_at(
+            &mut v,
+            &[
+                PathElement::Field("spec".into()),
+                PathElement::Field("containers".into()),
+                key,
+            ],
+        );
         assert_eq!(v, json!({}));
     }
 
@@ -496,8 +565,14 @@ mod tests {
         let e = entries(&b);
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].manager, "alice");
-        assert_eq!(display(e[0].fields.0.iter().next().expect("one field")), ".data.j");
-        assert_eq!(display(e[1].fields.0.iter().next().expect("one field")), ".data.k");
+        assert_eq!(
+            display(e[0].fields.0.iter().next().expect("one field")),
+            ".data.j"
+        );
+        assert_eq!(
+            display(e[1].fields.0.iter().next().expect("one field")),
+            ".data.k"
+        );
     }
 
     #[test]
@@ -505,7 +580,10 @@ mod tests {
         let schema = json!({"type": "object", "properties": {"status": {"type": "object", "properties": {
             "conditions": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"], "items": {"type": "object"}}}}}});
         let s = Shapes::Schema(&schema);
-        assert_eq!(s.list_type(&["status", "conditions"]), ListType::Map(vec!["type".to_owned()]));
+        assert_eq!(
+            s.list_type(&["status", "conditions"]),
+            ListType::Map(vec!["type".to_owned()])
+        );
         assert_eq!(s.list_type(&["status", "other"]), ListType::Atomic);
         assert_eq!(s.list_type(&["metadata", "finalizers"]), ListType::Set);
     }

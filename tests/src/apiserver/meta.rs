@@ -69,7 +69,12 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     metadata(obj)
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -127,9 +132,7 @@ pub fn parse_time(s: &str) -> Option<SystemTime> {
 /// DNS-1123 subdomain (most object names): lowercase alphanumerics, `-` and `.`, at most 253
 /// characters, starting and ending alphanumeric.
 pub fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|part| is_label_chars(part, 253))
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(|part| is_label_chars(part, 253))
 }
 
 /// DNS-1123 label (namespace names): like a subdomain without dots, at most 63 characters.

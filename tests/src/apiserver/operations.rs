@@ -61,16 +61,31 @@ pub struct ListQuery {
 }
 
 pub fn not_found(rt: &ResourceType, name: &str) -> ApiError {
-    ApiError::not_found(Subject { group: &rt.group, kind: &rt.plural, name })
+    ApiError::not_found(Subject {
+        group: &rt.group,
+        kind: &rt.plural,
+        name,
+    })
 }
 
 fn invalid(rt: &ResourceType, name: &str, causes: Vec<Cause>) -> ApiError {
-    ApiError::invalid(Subject { group: &rt.group, kind: &rt.kind, name }, causes)
+    ApiError::invalid(
+        Subject {
+            group: &rt.group,
+            kind: &rt.kind,
+            name,
+        },
+        causes,
+    )
 }
 
 fn conflict(rt: &ResourceType, name: &str) -> ApiError {
     ApiError::conflict(
-        Subject { group: &rt.group, kind: &rt.plural, name },
+        Subject {
+            group: &rt.group,
+            kind: &rt.plural,
+            name,
+        },
         "the object has been modified; please apply your changes to the latest version and try again",
     )
 }
@@ -92,7 +107,12 @@ pub fn present(rt: &ResourceType, mut obj: Value) -> Value {
 }
 
 fn key(rt: &ResourceType, ns: &str, name: &str) -> ObjectKey {
-    ObjectKey::new(&rt.group, &rt.plural, if rt.namespaced { ns } else { "" }, name)
+    ObjectKey::new(
+        &rt.group,
+        &rt.plural,
+        if rt.namespaced { ns } else { "" },
+        name,
+    )
 }
 
 /// Random suffix for `generateName`, from the alphabet Kubernetes uses (no vowels, no
@@ -122,7 +142,12 @@ impl ApiServer {
     }
 
     /// A `<Kind>List` of the matching objects (one namespace, or all with `ns: None`).
-    pub fn list(&self, rt: &ResourceType, ns: Option<&str>, q: &ListQuery) -> Result<Value, ApiError> {
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Value, ApiError> {
         let ns = if rt.namespaced { ns } else { None };
         let (rv, items) = self.store.list(&rt.group, &rt.plural, ns);
         let mut rv = rv;
@@ -143,9 +168,14 @@ impl ApiServer {
         if let Some(limit) = q.limit.filter(|l| *l > 0 && *l < items.len()) {
             let rest = items.split_off(limit);
             if let Some(last) = items.last() {
-                let token = ContinueToken { rv, after: format!("{}/{}", meta::namespace(last), meta::name(last)) };
-                let bytes = serde_json::to_vec(&token).map_err(|e| ApiError::internal(e.to_string()))?;
-                metadata["continue"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+                let token = ContinueToken {
+                    rv,
+                    after: format!("{}/{}", meta::namespace(last), meta::name(last)),
+                };
+                let bytes =
+                    serde_json::to_vec(&token).map_err(|e| ApiError::internal(e.to_string()))?;
+                metadata["continue"] =
+                    json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
                 metadata["remainingItemCount"] = json!(rest.len());
             }
         }
@@ -159,20 +189,37 @@ impl ApiServer {
 
     /// The labels of the namespace a namespaced create goes to; 404 when it does not exist,
     /// 403 when it is being deleted.
-    fn namespace_for_create(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Option<Map<String, Value>>, ApiError> {
+    fn namespace_for_create(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<Map<String, Value>>, ApiError> {
         if !rt.namespaced {
             return Ok(None);
         }
         if ns.is_empty() {
-            return Err(ApiError::bad_request("the namespace of the request is empty"));
+            return Err(ApiError::bad_request(
+                "the namespace of the request is empty",
+            ));
         }
         let Some(obj) = self.store.get(&ObjectKey::new("", "namespaces", "", ns)) else {
-            return Err(ApiError::not_found(Subject { group: "", kind: "namespaces", name: ns }));
+            return Err(ApiError::not_found(Subject {
+                group: "",
+                kind: "namespaces",
+                name: ns,
+            }));
         };
         if meta::is_deleting(&obj) {
             return Err(ApiError::forbidden(
-                Subject { group: &rt.group, kind: &rt.plural, name },
-                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+                Subject {
+                    group: &rt.group,
+                    kind: &rt.plural,
+                    name,
+                },
+                &format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
             ));
         }
         Ok(meta::labels(&obj).cloned())
@@ -201,13 +248,28 @@ impl ApiServer {
         let policy = self.config().pod_security;
         if rt.group.is_empty() && rt.plural == "pods" {
             if let Err(why) = policy.check_pod(ns_labels, &obj) {
-                return Err(ApiError::forbidden(Subject { group: "", kind: "pods", name: &name }, &why));
+                return Err(ApiError::forbidden(
+                    Subject {
+                        group: "",
+                        kind: "pods",
+                        name: &name,
+                    },
+                    &why,
+                ));
             }
-            let sa = obj["spec"]["serviceAccountName"].as_str().unwrap_or("default");
+            let sa = obj["spec"]["serviceAccountName"]
+                .as_str()
+                .unwrap_or("default");
             if self.get_internal("", "serviceaccounts", ns, sa).is_none() {
                 return Err(ApiError::forbidden(
-                    Subject { group: "", kind: "pods", name: &name },
-                    &format!("error looking up service account {ns}/{sa}: serviceaccount \"{sa}\" not found"),
+                    Subject {
+                        group: "",
+                        kind: "pods",
+                        name: &name,
+                    },
+                    &format!(
+                        "error looking up service account {ns}/{sa}: serviceaccount \"{sa}\" not found"
+                    ),
                 ));
             }
         }
@@ -215,7 +277,10 @@ impl ApiServer {
         match (rt.group.as_str(), rt.plural.as_str()) {
             ("", "pods") => {
                 let requests = ["containers"].iter().any(|k| {
-                    obj["spec"][k].as_array().is_some_and(|cs| cs.iter().any(|c| c["resources"].as_object().is_some_and(|r| !r.is_empty())))
+                    obj["spec"][k].as_array().is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c["resources"].as_object().is_some_and(|r| !r.is_empty()))
+                    })
                 });
                 obj["status"] = json!({"phase": "Pending", "qosClass": if requests { "Burstable" } else { "BestEffort" }});
             }
@@ -229,14 +294,30 @@ impl ApiServer {
             Some(m) => {
                 meta::metadata_mut(&mut obj).insert("managedFields".into(), m);
             }
-            None => mf::record_update(None, &mut obj, manager, "", &rt.api_version(), &now, shapes(rt)),
+            None => mf::record_update(
+                None,
+                &mut obj,
+                manager,
+                "",
+                &rt.api_version(),
+                &now,
+                shapes(rt),
+            ),
         }
         Ok((obj, warnings))
     }
 
-    pub fn create(&self, rt: &ResourceType, ns: &str, mut obj: Value, opts: &WriteOptions) -> Result<Written, ApiError> {
+    pub fn create(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the body of the request is not a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request is not a JSON object",
+            ));
         }
         let body_ns = meta::namespace(&obj);
         if rt.namespaced && !body_ns.is_empty() && body_ns != ns {
@@ -245,9 +326,19 @@ impl ApiServer {
             ));
         }
         if meta::name(&obj).is_empty() {
-            let prefix = meta::meta_str(&obj, "generateName").unwrap_or("").to_owned();
+            let prefix = meta::meta_str(&obj, "generateName")
+                .unwrap_or("")
+                .to_owned();
             if prefix.is_empty() {
-                return Err(invalid(rt, "", vec![Cause::new("FieldValueRequired", "metadata.name", "Required value: name or generateName is required")]));
+                return Err(invalid(
+                    rt,
+                    "",
+                    vec![Cause::new(
+                        "FieldValueRequired",
+                        "metadata.name",
+                        "Required value: name or generateName is required",
+                    )],
+                ));
             }
             let name = format!("{prefix}{}", random_suffix());
             meta::metadata_mut(&mut obj).insert("name".into(), json!(name));
@@ -257,19 +348,31 @@ impl ApiServer {
         let manager = opts.field_manager.as_deref().unwrap_or("unknown");
         let (obj, warnings) = self.build_new(rt, ns, obj, manager, ns_labels.as_ref(), None)?;
         if opts.dry_run {
-            return Ok(Written { object: present(rt, obj), created: true, warnings });
+            return Ok(Written {
+                object: present(rt, obj),
+                created: true,
+                warnings,
+            });
         }
         let k = key(rt, ns, &name);
         let stored = self.store.write(&k, |cur, _| {
             if cur.is_some() {
-                return Err(ApiError::already_exists(Subject { group: &rt.group, kind: &rt.plural, name: &name }));
+                return Err(ApiError::already_exists(Subject {
+                    group: &rt.group,
+                    kind: &rt.plural,
+                    name: &name,
+                }));
             }
             Ok((Write::Put(obj.clone()), ()))
         });
         stored?;
         let object = self.store.get(&k).unwrap_or(obj);
         self.after_write(rt, &object, false);
-        Ok(Written { object: present(rt, object), created: true, warnings })
+        Ok(Written {
+            object: present(rt, object),
+            created: true,
+            warnings,
+        })
     }
 
     /// The common end of update, patch and apply: defaults, server-owned fields, validation,
@@ -294,7 +397,15 @@ impl ApiServer {
         }
         if record_managed {
             let sub = if part == Part::Status { "status" } else { "" };
-            mf::record_update(Some(cur), &mut new, manager, sub, &rt.api_version(), &now, shapes(rt));
+            mf::record_update(
+                Some(cur),
+                &mut new,
+                manager,
+                sub,
+                &rt.api_version(),
+                &now,
+                shapes(rt),
+            );
         }
         if rt.is("apiextensions.k8s.io", "customresourcedefinitions") {
             new["status"] = crate::apiserver::crd::established_status(&new, &now);
@@ -309,9 +420,19 @@ impl ApiServer {
     }
 
     /// PUT (the whole object, or its status with `Part::Status`).
-    pub fn update(&self, rt: &ResourceType, ns: &str, name: &str, mut body: Value, part: Part, opts: &WriteOptions) -> Result<Written, ApiError> {
+    pub fn update(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        mut body: Value,
+        part: Part,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
         if !body.is_object() {
-            return Err(ApiError::bad_request("the body of the request is not a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request is not a JSON object",
+            ));
         }
         let body_name = meta::name(&body);
         if body_name.is_empty() {
@@ -321,7 +442,10 @@ impl ApiServer {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        let manager = opts.field_manager.clone().unwrap_or_else(|| "unknown".to_owned());
+        let manager = opts
+            .field_manager
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned());
         let k = key(rt, ns, name);
         let result = self.store.write(&k, |cur, _| {
             let cur = cur.ok_or_else(|| not_found(rt, name))?;
@@ -336,21 +460,43 @@ impl ApiServer {
             }
             Ok((w, obj))
         })?;
-        let object = if opts.dry_run { result } else { self.store.get(&k).unwrap_or(result) };
+        let object = if opts.dry_run {
+            result
+        } else {
+            self.store.get(&k).unwrap_or(result)
+        };
         self.after_write(rt, &object, false);
-        Ok(Written { object: present(rt, object), created: false, warnings: Vec::new() })
+        Ok(Written {
+            object: present(rt, object),
+            created: false,
+            warnings: Vec::new(),
+        })
     }
 
     /// PATCH: merge, JSON, strategic merge, or server-side apply.
     #[allow(clippy::too_many_arguments)]
-    pub fn patch(&self, rt: &ResourceType, ns: &str, name: &str, kind: PatchKind, body: &Value, part: Part, opts: &WriteOptions) -> Result<Written, ApiError> {
+    pub fn patch(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        kind: PatchKind,
+        body: &Value,
+        part: Part,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
         if kind == PatchKind::Apply {
             return self.apply(rt, ns, name, body, part, opts);
         }
         if kind == PatchKind::Strategic && !rt.strategic_merge {
-            return Err(ApiError::unsupported_media_type("application/strategic-merge-patch+json"));
+            return Err(ApiError::unsupported_media_type(
+                "application/strategic-merge-patch+json",
+            ));
         }
-        let manager = opts.field_manager.clone().unwrap_or_else(|| "unknown".to_owned());
+        let manager = opts
+            .field_manager
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned());
         let k = key(rt, ns, name);
         let result = self.store.write(&k, |cur, _| {
             let cur = cur.ok_or_else(|| not_found(rt, name))?;
@@ -360,7 +506,9 @@ impl ApiServer {
                 PatchKind::Strategic => patch::strategic(&mut cand, body)?,
                 PatchKind::Json => patch::json_patch(&mut cand, body).map_err(|e| match e {
                     patch::JsonPatchError::Malformed(m) => ApiError::bad_request(m),
-                    patch::JsonPatchError::Failed(m) => invalid(rt, name, vec![Cause::invalid("", m)]),
+                    patch::JsonPatchError::Failed(m) => {
+                        invalid(rt, name, vec![Cause::invalid("", m)])
+                    }
                 })?,
                 PatchKind::Apply => unreachable!("handled above"),
             }
@@ -375,20 +523,44 @@ impl ApiServer {
             }
             Ok((w, obj))
         })?;
-        let object = if opts.dry_run { result } else { self.store.get(&k).unwrap_or(result) };
+        let object = if opts.dry_run {
+            result
+        } else {
+            self.store.get(&k).unwrap_or(result)
+        };
         self.after_write(rt, &object, false);
-        Ok(Written { object: present(rt, object), created: false, warnings: Vec::new() })
+        Ok(Written {
+            object: present(rt, object),
+            created: false,
+            warnings: Vec::new(),
+        })
     }
 
-    fn apply(&self, rt: &ResourceType, ns: &str, name: &str, body: &Value, part: Part, opts: &WriteOptions) -> Result<Written, ApiError> {
+    fn apply(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        body: &Value,
+        part: Part,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
         let Some(manager) = opts.field_manager.clone().filter(|m| !m.is_empty()) else {
-            return Err(ApiError::bad_request("PATCH, application/apply-patch+yaml requires a non-empty fieldManager"));
+            return Err(ApiError::bad_request(
+                "PATCH, application/apply-patch+yaml requires a non-empty fieldManager",
+            ));
         };
         let mut applied = body.clone();
         if !applied.is_object() {
-            return Err(ApiError::bad_request("the applied configuration is not an object"));
+            return Err(ApiError::bad_request(
+                "the applied configuration is not an object",
+            ));
         }
-        if applied.get("kind").and_then(Value::as_str).is_none_or(|k| k != rt.kind) {
+        if applied
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_none_or(|k| k != rt.kind)
+        {
             return Err(ApiError::bad_request(format!(
                 "the kind of the applied configuration must be {:?}, got {}",
                 rt.kind,
@@ -419,7 +591,10 @@ impl ApiServer {
                     md.clear();
                 }
             }
-            if m.get("metadata").and_then(Value::as_object).is_some_and(Map::is_empty) {
+            if m.get("metadata")
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+            {
                 m.remove("metadata");
             }
         }
@@ -434,19 +609,29 @@ impl ApiServer {
             now: &now,
             shapes: shapes(rt),
         };
-        let subject = Subject { group: &rt.group, kind: &rt.plural, name };
+        let subject = Subject {
+            group: &rt.group,
+            kind: &rt.plural,
+            name,
+        };
         let k = key(rt, ns, name);
         if self.store.get(&k).is_none() {
             if part == Part::Status {
                 return Err(not_found(rt, name));
             }
             let ns_labels = self.namespace_for_create(rt, ns, name)?;
-            let mut obj = apply::apply(None, &req).map_err(|c| ApiError::apply_conflict(subject, c))?;
+            let mut obj =
+                apply::apply(None, &req).map_err(|c| ApiError::apply_conflict(subject, c))?;
             let managed = obj["metadata"]["managedFields"].clone();
             meta::metadata_mut(&mut obj).insert("name".into(), json!(name));
-            let (obj, warnings) = self.build_new(rt, ns, obj, &manager, ns_labels.as_ref(), Some(managed))?;
+            let (obj, warnings) =
+                self.build_new(rt, ns, obj, &manager, ns_labels.as_ref(), Some(managed))?;
             if opts.dry_run {
-                return Ok(Written { object: present(rt, obj), created: true, warnings });
+                return Ok(Written {
+                    object: present(rt, obj),
+                    created: true,
+                    warnings,
+                });
             }
             let created = self.store.write(&k, |cur, _| match cur {
                 // Lost a race with another creator: apply onto what is there now.
@@ -456,24 +641,43 @@ impl ApiServer {
             if created {
                 let object = self.store.get(&k).unwrap_or(obj);
                 self.after_write(rt, &object, false);
-                return Ok(Written { object: present(rt, object), created: true, warnings });
+                return Ok(Written {
+                    object: present(rt, object),
+                    created: true,
+                    warnings,
+                });
             }
         }
         let result = self.store.write(&k, |cur, _| {
             let cur = cur.ok_or_else(|| not_found(rt, name))?;
-            let merged = apply::apply(Some(cur), &req).map_err(|c| ApiError::apply_conflict(subject, c))?;
+            let merged =
+                apply::apply(Some(cur), &req).map_err(|c| ApiError::apply_conflict(subject, c))?;
             let (w, obj) = self.finish_update(rt, cur, merged, part, &manager, false)?;
             if opts.dry_run {
                 return Ok((Write::Nothing, obj));
             }
             Ok((w, obj))
         })?;
-        let object = if opts.dry_run { result } else { self.store.get(&k).unwrap_or(result) };
+        let object = if opts.dry_run {
+            result
+        } else {
+            self.store.get(&k).unwrap_or(result)
+        };
         self.after_write(rt, &object, false);
-        Ok(Written { object: present(rt, object), created: false, warnings: Vec::new() })
+        Ok(Written {
+            object: present(rt, object),
+            created: false,
+            warnings: Vec::new(),
+        })
     }
 
-    pub fn delete(&self, rt: &ResourceType, ns: &str, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+    pub fn delete(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Deleted, ApiError> {
         let now = self.now();
         let k = key(rt, ns, name);
         let graceful_pods = self.config().graceful_pods;
@@ -532,7 +736,13 @@ impl ApiServer {
     }
 
     /// DELETE on a collection: each matching object as if deleted one by one.
-    pub fn delete_collection(&self, rt: &ResourceType, ns: Option<&str>, q: &ListQuery, opts: &DeleteOptions) -> Result<Value, ApiError> {
+    pub fn delete_collection(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        q: &ListQuery,
+        opts: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
         let list = self.list(rt, ns, q)?;
         let mut deleted = Vec::new();
         for item in list["items"].as_array().into_iter().flatten() {
@@ -556,10 +766,22 @@ impl ApiServer {
     fn after_write(&self, rt: &ResourceType, obj: &Value, gone: bool) {
         if rt.group.is_empty() && rt.plural == "namespaces" && !gone && !meta::is_deleting(obj) {
             let ns = meta::name(obj);
-            if self.get_internal("", "serviceaccounts", ns, "default").is_none() {
-                let _ = self.create_internal("", "serviceaccounts", ns, json!({"metadata": {"name": "default"}}), "service-account-controller");
+            if self
+                .get_internal("", "serviceaccounts", ns, "default")
+                .is_none()
+            {
+                let _ = self.create_internal(
+                    "",
+                    "serviceaccounts",
+                    ns,
+                    json!({"metadata": {"name": "default"}}),
+                    "service-account-controller",
+                );
             }
-            if self.get_internal("", "configmaps", ns, "kube-root-ca.crt").is_none() {
+            if self
+                .get_internal("", "configmaps", ns, "kube-root-ca.crt")
+                .is_none()
+            {
                 let cm = json!({"metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "kube-sim serves plain HTTP: this CA bundle is empty"}}, "data": {"ca.crt": ""}});
                 let _ = self.create_internal("", "configmaps", ns, cm, "root-ca-cert-publisher");
             }
@@ -569,13 +791,18 @@ impl ApiServer {
             return;
         }
         let group = obj["spec"]["group"].as_str().unwrap_or("").to_owned();
-        let plural = obj["spec"]["names"]["plural"].as_str().unwrap_or("").to_owned();
+        let plural = obj["spec"]["names"]["plural"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
         if gone {
             self.set_custom_types(&group, &plural, Vec::new());
             let (_, items) = self.store.list(&group, &plural, None);
             for item in items {
                 let k = ObjectKey::new(&group, &plural, meta::namespace(&item), meta::name(&item));
-                let _ = self.store.write(&k, |cur, _| Ok((cur.map_or(Write::Nothing, |c| Write::Delete(c.clone())), ())));
+                let _ = self.store.write(&k, |cur, _| {
+                    Ok((cur.map_or(Write::Nothing, |c| Write::Delete(c.clone())), ()))
+                });
             }
         } else if let Ok(types) = crate::apiserver::crd::served_types(obj) {
             self.set_custom_types(&group, &plural, types);
@@ -589,9 +816,19 @@ impl ApiServer {
             .ok_or_else(|| ApiError::no_route(&format!("{group}/{plural}")))
     }
 
-    pub fn create_internal(&self, group: &str, plural: &str, ns: &str, obj: Value, manager: &str) -> Result<Value, ApiError> {
+    pub fn create_internal(
+        &self,
+        group: &str,
+        plural: &str,
+        ns: &str,
+        obj: Value,
+        manager: &str,
+    ) -> Result<Value, ApiError> {
         let rt = self.rt_or_404(group, plural)?;
-        let opts = WriteOptions { field_manager: Some(manager.to_owned()), ..WriteOptions::default() };
+        let opts = WriteOptions {
+            field_manager: Some(manager.to_owned()),
+            ..WriteOptions::default()
+        };
         self.create(&rt, ns, obj, &opts).map(|w| w.object)
     }
 
@@ -606,6 +843,7 @@ impl ApiServer {
 
     /// Read-modify-write of one part of an object, atomically (no conflicts to retry).
     /// `change` returns `false` to leave the object alone.
+    #[allow(clippy::too_many_arguments)]
     pub fn modify_internal(
         &self,
         group: &str,
@@ -630,18 +868,41 @@ impl ApiServer {
         Ok(out)
     }
 
-    pub fn delete_internal(&self, group: &str, plural: &str, ns: &str, name: &str, propagation: Option<Propagation>) -> Result<Deleted, ApiError> {
+    pub fn delete_internal(
+        &self,
+        group: &str,
+        plural: &str,
+        ns: &str,
+        name: &str,
+        propagation: Option<Propagation>,
+    ) -> Result<Deleted, ApiError> {
         let rt = self.rt_or_404(group, plural)?;
-        self.delete(&rt, ns, name, &DeleteOptions { propagation, ..DeleteOptions::default() })
+        self.delete(
+            &rt,
+            ns,
+            name,
+            &DeleteOptions {
+                propagation,
+                ..DeleteOptions::default()
+            },
+        )
     }
 
     /// Ends a graceful deletion (the kubelet stopped the pod): gone now, unless finalizers
     /// remain, which keep it until they are removed.
-    pub fn finish_deletion(&self, group: &str, plural: &str, ns: &str, name: &str) -> Result<(), ApiError> {
+    pub fn finish_deletion(
+        &self,
+        group: &str,
+        plural: &str,
+        ns: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
         let rt = self.rt_or_404(group, plural)?;
         let k = key(&rt, ns, name);
         let gone = self.store.write(&k, |cur, _| {
-            let Some(cur) = cur else { return Ok((Write::Nothing, None)) };
+            let Some(cur) = cur else {
+                return Ok((Write::Nothing, None));
+            };
             if meta::finalizers(cur).is_empty() {
                 return Ok((Write::Delete(cur.clone()), Some(cur.clone())));
             }
@@ -659,6 +920,8 @@ impl ApiServer {
 /// Whether the kubelet must stop the pod before it can go.
 fn pod_is_running(pod: &Value) -> bool {
     let phase = pod["status"]["phase"].as_str().unwrap_or("");
-    let scheduled = pod["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty());
+    let scheduled = pod["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
     scheduled && matches!(phase, "Pending" | "Running")
 }

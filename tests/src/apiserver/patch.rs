@@ -28,7 +28,9 @@ impl PatchKind {
             "application/merge-patch+json" => Some(Self::Merge),
             "application/json-patch+json" => Some(Self::Json),
             "application/strategic-merge-patch+json" => Some(Self::Strategic),
-            "application/apply-patch+yaml" | "application/apply-patch+json" | "application/apply-patch+cbor" => Some(Self::Apply),
+            "application/apply-patch+yaml"
+            | "application/apply-patch+json"
+            | "application/apply-patch+cbor" => Some(Self::Apply),
             _ => None,
         }
     }
@@ -42,8 +44,8 @@ pub fn merge(target: &mut Value, patch: &Value) {
 /// (a 400), `Err(None)`-free message otherwise: a failed `test` or a missing path (the real server
 /// answers those with 422 Invalid).
 pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), JsonPatchError> {
-    let ops: json_patch::Patch =
-        serde_json::from_value(patch.clone()).map_err(|e| JsonPatchError::Malformed(e.to_string()))?;
+    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+        .map_err(|e| JsonPatchError::Malformed(e.to_string()))?;
     let mut work = target.clone();
     json_patch::patch(&mut work, &ops).map_err(|e| JsonPatchError::Failed(e.to_string()))?;
     *target = work;
@@ -60,9 +62,18 @@ pub enum JsonPatchError {
 pub fn merge_key(parents: &[&str], field: &str) -> Option<&'static str> {
     let parent = parents.last().copied().unwrap_or("");
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env"
-        | "imagePullSecrets" | "hostAliases" => {
-            if field == "hostAliases" { "ip" } else { "name" }
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "hostAliases" => {
+            if field == "hostAliases" {
+                "ip"
+            } else {
+                "name"
+            }
         }
         "volumeMounts" | "volumeDevices" => "mountPath",
         "ports" if parent == "spec" && parents.len() == 1 => "port", // Service
@@ -82,7 +93,12 @@ pub fn strategic(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
     strategic_at(target, patch, &mut Vec::new(), 0)
 }
 
-fn strategic_at(target: &mut Value, patch: &Value, parents: &mut Vec<String>, depth: usize) -> Result<(), ApiError> {
+fn strategic_at(
+    target: &mut Value,
+    patch: &Value,
+    parents: &mut Vec<String>,
+    depth: usize,
+) -> Result<(), ApiError> {
     if depth > 64 {
         return Err(ApiError::bad_request("patch nested too deeply"));
     }
@@ -101,7 +117,11 @@ fn strategic_at(target: &mut Value, patch: &Value, parents: &mut Vec<String>, de
             *target = Value::Object(Map::new());
             return Ok(());
         }
-        Some(other) => return Err(ApiError::bad_request(format!("unknown patch directive {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown patch directive {other:?}"
+            )));
+        }
         None => {}
     }
     if !target.is_object() {
@@ -135,7 +155,9 @@ fn strategic_at(target: &mut Value, patch: &Value, parents: &mut Vec<String>, de
             }
             Value::Array(items) => {
                 if let Some(key) = merge_key(&parent_refs, k) {
-                    let slot = tmap.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                    let slot = tmap
+                        .entry(k.clone())
+                        .or_insert_with(|| Value::Array(Vec::new()));
                     if !slot.is_array() {
                         *slot = Value::Array(Vec::new());
                     }
@@ -144,7 +166,9 @@ fn strategic_at(target: &mut Value, patch: &Value, parents: &mut Vec<String>, de
                     parents.pop();
                     r?;
                 } else if is_primitive_set(k) {
-                    let slot = tmap.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                    let slot = tmap
+                        .entry(k.clone())
+                        .or_insert_with(|| Value::Array(Vec::new()));
                     if let Value::Array(list) = slot {
                         for x in items {
                             if !list.contains(x) {
@@ -153,7 +177,11 @@ fn strategic_at(target: &mut Value, patch: &Value, parents: &mut Vec<String>, de
                         }
                     }
                 } else {
-                    let cleaned: Vec<Value> = items.iter().filter(|i| i.get("$patch").is_none()).cloned().collect();
+                    let cleaned: Vec<Value> = items
+                        .iter()
+                        .filter(|i| i.get("$patch").is_none())
+                        .cloned()
+                        .collect();
                     tmap.insert(k.clone(), Value::Array(cleaned));
                 }
             }
@@ -165,17 +193,32 @@ fn strategic_at(target: &mut Value, patch: &Value, parents: &mut Vec<String>, de
     Ok(())
 }
 
-fn merge_keyed_list(slot: &mut Value, items: &[Value], key: &str, parents: &mut Vec<String>, depth: usize) -> Result<(), ApiError> {
+fn merge_keyed_list(
+    slot: &mut Value,
+    items: &[Value],
+    key: &str,
+    parents: &mut Vec<String>,
+    depth: usize,
+) -> Result<(), ApiError> {
     let Value::Array(list) = slot else {
         return Ok(());
     };
-    if items.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
-        *list = items.iter().filter(|i| i.get("$patch").is_none()).cloned().collect();
+    if items
+        .iter()
+        .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
+        *list = items
+            .iter()
+            .filter(|i| i.get("$patch").is_none())
+            .cloned()
+            .collect();
         return Ok(());
     }
     for item in items {
         let Some(id) = item.get(key) else {
-            return Err(ApiError::bad_request(format!("map: {item} does not contain declared merge key: {key}")));
+            return Err(ApiError::bad_request(format!(
+                "map: {item} does not contain declared merge key: {key}"
+            )));
         };
         let pos = list.iter().position(|x| x.get(key) == Some(id));
         if item.get("$patch").and_then(Value::as_str) == Some("delete") {
@@ -203,8 +246,14 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(PatchKind::from_content_type("application/apply-patch+yaml"), Some(PatchKind::Apply));
-        assert_eq!(PatchKind::from_content_type("application/merge-patch+json; charset=utf-8"), Some(PatchKind::Merge));
+        assert_eq!(
+            PatchKind::from_content_type("application/apply-patch+yaml"),
+            Some(PatchKind::Apply)
+        );
+        assert_eq!(
+            PatchKind::from_content_type("application/merge-patch+json; charset=utf-8"),
+            Some(PatchKind::Merge)
+        );
         assert_eq!(PatchKind::from_content_type("application/json"), None);
     }
 
@@ -219,7 +268,10 @@ mod tests {
     fn json_patch_test_failure_leaves_object_alone() {
         let mut t = json!({"metadata": {"finalizers": ["a"]}});
         let p = json!([{"op": "test", "path": "/metadata/finalizers", "value": ["b"]}, {"op": "remove", "path": "/metadata/finalizers/0"}]);
-        assert!(matches!(json_patch(&mut t, &p), Err(JsonPatchError::Failed(_))));
+        assert!(matches!(
+            json_patch(&mut t, &p),
+            Err(JsonPatchError::Failed(_))
+        ));
         assert_eq!(t, json!({"metadata": {"finalizers": ["a"]}}));
         let p = json!([{"op": "test", "path": "/metadata/finalizers", "value": ["a"]}, {"op": "remove", "path": "/metadata/finalizers/0"}]);
         json_patch(&mut t, &p).expect("applies");
@@ -235,10 +287,13 @@ mod tests {
             {"name": "c", "image": "z"}
         ]}});
         strategic(&mut t, &p).expect("applies");
-        assert_eq!(t, json!({"spec": {"containers": [
-            {"name": "a", "image": "x2", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
-            {"name": "c", "image": "z"}
-        ]}}));
+        assert_eq!(
+            t,
+            json!({"spec": {"containers": [
+                {"name": "a", "image": "x2", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
+                {"name": "c", "image": "z"}
+            ]}})
+        );
     }
 
     #[test]
@@ -246,7 +301,11 @@ mod tests {
         let mut t = json!({"metadata": {"finalizers": ["a", "b"]}});
         strategic(&mut t, &json!({"metadata": {"finalizers": ["b", "c"]}})).expect("applies");
         assert_eq!(t["metadata"]["finalizers"], json!(["a", "b", "c"]));
-        strategic(&mut t, &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}})).expect("applies");
+        strategic(
+            &mut t,
+            &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
+        )
+        .expect("applies");
         assert_eq!(t["metadata"]["finalizers"], json!(["b", "c"]));
     }
 

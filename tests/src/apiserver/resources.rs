@@ -74,6 +74,7 @@ struct Builtin {
     generation: bool,
 }
 
+#[allow(clippy::too_many_arguments)] // a table row, read positionally
 const fn b(
     group: &'static str,
     version: &'static str,
@@ -99,26 +100,152 @@ const fn b(
 /// What the operator and its Jobs use, plus a few neighbours clients commonly touch. Only
 /// Namespaces, Pods, Jobs, CronJobs and CRDs have behaviour; the rest are plain storage.
 const BUILTINS: &[Builtin] = &[
-    b("", "v1", "namespaces", "Namespace", false, &["ns"], true, false),
-    b("", "v1", "configmaps", "ConfigMap", true, &["cm"], false, false),
+    b(
+        "",
+        "v1",
+        "namespaces",
+        "Namespace",
+        false,
+        &["ns"],
+        true,
+        false,
+    ),
+    b(
+        "",
+        "v1",
+        "configmaps",
+        "ConfigMap",
+        true,
+        &["cm"],
+        false,
+        false,
+    ),
     b("", "v1", "secrets", "Secret", true, &[], false, false),
-    b("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], false, false),
+    b(
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        false,
+        false,
+    ),
     b("", "v1", "events", "Event", true, &["ev"], false, false),
     b("", "v1", "pods", "Pod", true, &["po"], true, false),
     b("", "v1", "nodes", "Node", false, &["no"], true, false),
     b("", "v1", "services", "Service", true, &["svc"], true, false),
-    b("", "v1", "endpoints", "Endpoints", true, &["ep"], false, false),
-    b("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, &["pvc"], true, false),
-    b("events.k8s.io", "v1", "events", "Event", true, &["ev"], false, false),
+    b(
+        "",
+        "v1",
+        "endpoints",
+        "Endpoints",
+        true,
+        &["ep"],
+        false,
+        false,
+    ),
+    b(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        true,
+        &["pvc"],
+        true,
+        false,
+    ),
+    b(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        true,
+        &["ev"],
+        false,
+        false,
+    ),
     b("batch", "v1", "jobs", "Job", true, &[], true, true),
-    b("batch", "v1", "cronjobs", "CronJob", true, &["cj"], true, true),
-    b("coordination.k8s.io", "v1", "leases", "Lease", true, &[], false, false),
-    b("apps", "v1", "deployments", "Deployment", true, &["deploy"], true, true),
-    b("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[], false, false),
-    b("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, &[], false, false),
-    b("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, &[], false, false),
-    b("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, &[], false, false),
-    b("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], true, true),
+    b(
+        "batch",
+        "v1",
+        "cronjobs",
+        "CronJob",
+        true,
+        &["cj"],
+        true,
+        true,
+    ),
+    b(
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "Lease",
+        true,
+        &[],
+        false,
+        false,
+    ),
+    b(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        true,
+        &["deploy"],
+        true,
+        true,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "roles",
+        "Role",
+        true,
+        &[],
+        false,
+        false,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+        &[],
+        false,
+        false,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+        &[],
+        false,
+        false,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+        &[],
+        false,
+        false,
+    ),
+    b(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        false,
+        &["crd", "crds"],
+        true,
+        true,
+    ),
 ];
 
 pub fn builtins() -> Vec<Arc<ResourceType>> {
@@ -133,7 +260,10 @@ pub fn builtins() -> Vec<Arc<ResourceType>> {
                 kind: x.kind.to_owned(),
                 namespaced: x.namespaced,
                 short_names: x.short_names.iter().map(|s| (*s).to_owned()).collect(),
-                categories: if matches!(x.plural, "pods" | "jobs" | "cronjobs" | "deployments" | "services") {
+                categories: if matches!(
+                    x.plural,
+                    "pods" | "jobs" | "cronjobs" | "deployments" | "services"
+                ) {
                     vec!["all".to_owned()]
                 } else {
                     Vec::new()
@@ -197,7 +327,7 @@ impl Registry {
             }
         }
         for (_, versions) in &mut out {
-            versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+            versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         }
         out
     }
@@ -236,9 +366,16 @@ mod tests {
 
     #[test]
     fn version_order_matches_kubernetes() {
-        let mut v = vec!["v1alpha1", "v1", "foo", "v2beta1", "v1beta2", "v1beta1", "v2"];
-        v.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
-        assert_eq!(v, ["v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "foo"]);
+        let mut v = vec![
+            "v1alpha1", "v1", "foo", "v2beta1", "v1beta2", "v1beta1", "v2",
+        ];
+        v.sort_by_key(|x| std::cmp::Reverse(version_priority(x)));
+        assert_eq!(
+            v,
+            [
+                "v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "foo"
+            ]
+        );
     }
 
     #[test]
@@ -247,7 +384,10 @@ mod tests {
         let jobs = r.find("batch", "v1", "jobs").expect("jobs served");
         assert_eq!(jobs.api_version(), "batch/v1");
         assert!(jobs.default_orphan);
-        assert_eq!(r.find("", "v1", "configmaps").map(|t| t.api_version()), Some("v1".to_owned()));
+        assert_eq!(
+            r.find("", "v1", "configmaps").map(|t| t.api_version()),
+            Some("v1".to_owned())
+        );
         assert!(r.find("batch", "v2", "jobs").is_none());
     }
 }

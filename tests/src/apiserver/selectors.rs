@@ -95,7 +95,10 @@ fn parse_label_req(part: &str) -> Result<LabelReq, ApiError> {
             .ok_or_else(|| bad_selector(part, "unclosed set"))?;
         let mut head = part[..open].split_whitespace();
         let (Some(key), Some(op), None) = (head.next(), head.next(), head.next()) else {
-            return Err(bad_selector(part, "expected `key in (...)` or `key notin (...)`"));
+            return Err(bad_selector(
+                part,
+                "expected `key in (...)` or `key notin (...)`",
+            ));
         };
         let values = part[open + 1..close]
             .split(',')
@@ -129,13 +132,25 @@ fn parse_label_req(part: &str) -> Result<LabelReq, ApiError> {
 /// A label key: optional DNS-subdomain prefix and `/`, then a name of at most 63 characters.
 fn checked_key(key: &str, part: &str) -> Result<String, ApiError> {
     let name = key.rsplit_once('/').map_or(key, |(prefix, name)| {
-        if meta::is_dns_subdomain(prefix) { name } else { "" }
+        if meta::is_dns_subdomain(prefix) {
+            name
+        } else {
+            ""
+        }
     });
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        && name.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-        && name.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && name
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .as_bytes()
+            .last()
+            .is_some_and(u8::is_ascii_alphanumeric);
     if ok {
         Ok(key.to_owned())
     } else {
@@ -145,7 +160,8 @@ fn checked_key(key: &str, part: &str) -> Result<String, ApiError> {
 
 fn checked_value(v: &str, part: &str) -> Result<String, ApiError> {
     let ok = v.len() <= 63
-        && v.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && v.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && (v.is_empty()
             || (v.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
                 && v.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric)));
@@ -358,7 +374,11 @@ mod tests {
     #[test]
     fn label_selector_rejects_garbage() {
         for bad in ["app in (web", "a b c", "app=we b", "-x=1", "app inn (a)"] {
-            assert_eq!(LabelSelector::parse(bad).err().map(|e| e.code), Some(400), "{bad}");
+            assert_eq!(
+                LabelSelector::parse(bad).err().map(|e| e.code),
+                Some(400),
+                "{bad}"
+            );
         }
     }
 
@@ -390,7 +410,10 @@ mod tests {
     fn field_selector_refuses_unknown_fields() {
         let e = FieldSelector::parse("spec.foo=1", &[]).expect_err("unsupported");
         assert_eq!(e.message, "field label not supported: spec.foo");
-        assert!(FieldSelector::parse("status.phase=Running", supported_fields("", "configmaps")).is_err());
+        assert!(
+            FieldSelector::parse("status.phase=Running", supported_fields("", "configmaps"))
+                .is_err()
+        );
     }
 
     #[test]

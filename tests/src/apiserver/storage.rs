@@ -112,7 +112,9 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the map half-written (every write is a
         // single insert/remove), so a poisoned lock is still consistent.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn current_rv(&self) -> u64 {
@@ -146,7 +148,11 @@ impl Store {
         inner
             .objects
             .iter()
-            .filter(|(_, v)| crate::apiserver::meta::owner_uids(v).iter().any(|u| u == owner_uid))
+            .filter(|(_, v)| {
+                crate::apiserver::meta::owner_uids(v)
+                    .iter()
+                    .any(|u| u == owner_uid)
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
@@ -154,13 +160,20 @@ impl Store {
     /// Every object (controllers scanning for work).
     pub fn all(&self) -> Vec<(ObjectKey, Value)> {
         let inner = self.lock();
-        inner.objects.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        inner
+            .objects
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Whether any object has this uid.
     pub fn uid_exists(&self, uid: &str) -> bool {
         let inner = self.lock();
-        inner.objects.values().any(|v| crate::apiserver::meta::uid(v) == uid)
+        inner
+            .objects
+            .values()
+            .any(|v| crate::apiserver::meta::uid(v) == uid)
     }
 
     /// Runs `decide` on the current object (if any) with the revision the write would get, and
@@ -230,7 +243,12 @@ impl Store {
                 inner.compacted + 1
             )));
         }
-        let backlog = inner.history.iter().filter(|e| e.rv > from).cloned().collect();
+        let backlog = inner
+            .history
+            .iter()
+            .filter(|e| e.rv > from)
+            .cloned()
+            .collect();
         Ok(WatchStart {
             backlog,
             live: self.events.subscribe(),
@@ -276,7 +294,9 @@ mod tests {
     fn put(store: &Store, name: &str) -> u64 {
         let key = ObjectKey::new("", "configmaps", "default", name);
         store
-            .write(&key, |_, rv| Ok((Write::Put(json!({"metadata": {"name": name}})), rv)))
+            .write(&key, |_, rv| {
+                Ok((Write::Put(json!({"metadata": {"name": name}})), rv))
+            })
             .expect("write")
     }
 
@@ -286,7 +306,9 @@ mod tests {
         let a = put(&store, "a");
         let b = put(&store, "a");
         assert_eq!(b, a + 1);
-        let obj = store.get(&ObjectKey::new("", "configmaps", "default", "a")).expect("stored");
+        let obj = store
+            .get(&ObjectKey::new("", "configmaps", "default", "a"))
+            .expect("stored");
         assert_eq!(obj["metadata"]["resourceVersion"], json!(b.to_string()));
     }
 
@@ -310,7 +332,9 @@ mod tests {
         let store = Store::new(10);
         let before = store.current_rv();
         let key = ObjectKey::new("", "configmaps", "default", "a");
-        store.write(&key, |_, _| Ok((Write::Nothing, ()))).expect("no-op");
+        store
+            .write(&key, |_, _| Ok((Write::Nothing, ())))
+            .expect("no-op");
         assert_eq!(store.current_rv(), before);
     }
 }

@@ -70,29 +70,51 @@ fn validate_meta(rt: &ResourceType, obj: &Value) -> Vec<Cause> {
     if let Some(annotations) = meta::metadata(obj).and_then(|m| m.get("annotations")) {
         match annotations.as_object() {
             Some(a) if a.values().all(Value::is_string) => {
-                let total: usize = a.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
+                let total: usize = a
+                    .iter()
+                    .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+                    .sum();
                 if total > 256 * 1024 {
-                    causes.push(Cause::new("FieldValueTooLong", "metadata.annotations", "Too long: must have at most 262144 bytes"));
+                    causes.push(Cause::new(
+                        "FieldValueTooLong",
+                        "metadata.annotations",
+                        "Too long: must have at most 262144 bytes",
+                    ));
                 }
             }
-            _ => causes.push(Cause::invalid("metadata.annotations", "Invalid value: annotations must be a map of strings")),
+            _ => causes.push(Cause::invalid(
+                "metadata.annotations",
+                "Invalid value: annotations must be a map of strings",
+            )),
         }
     }
-    if let Some(refs) = meta::metadata(obj).and_then(|m| m.get("ownerReferences")).and_then(Value::as_array) {
+    if let Some(refs) = meta::metadata(obj)
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+    {
         for (i, r) in refs.iter().enumerate() {
             for f in ["apiVersion", "kind", "name", "uid"] {
                 if r.get(f).and_then(Value::as_str).is_none_or(str::is_empty) {
-                    causes.push(Cause::required(format!("metadata.ownerReferences[{i}].{f}")));
+                    causes.push(Cause::required(format!(
+                        "metadata.ownerReferences[{i}].{f}"
+                    )));
                 }
             }
         }
-        let controllers = refs.iter().filter(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).count();
+        let controllers = refs
+            .iter()
+            .filter(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+            .count();
         if controllers > 1 {
-            causes.push(Cause::invalid("metadata.ownerReferences", "Invalid value: Only one reference can have Controller set to true"));
+            causes.push(Cause::invalid(
+                "metadata.ownerReferences",
+                "Invalid value: Only one reference can have Controller set to true",
+            ));
         }
     }
     for (i, f) in meta::finalizers(obj).iter().enumerate() {
-        if !f.contains('/') && !matches!(f.as_str(), "kubernetes" | "orphan" | "foregroundDeletion") {
+        if !f.contains('/') && !matches!(f.as_str(), "kubernetes" | "orphan" | "foregroundDeletion")
+        {
             causes.push(Cause::invalid(
                 format!("metadata.finalizers[{i}]"),
                 format!("Invalid value: {f:?}: name is neither a standard finalizer name nor is it fully qualified"),
@@ -114,8 +136,10 @@ fn label_key_ok(k: &str) -> bool {
 fn label_value_ok(v: &str) -> bool {
     let b = v.as_bytes();
     v.len() <= 63
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        && (b.is_empty() || (b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric()))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && (b.is_empty()
+            || (b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]
@@ -132,7 +156,18 @@ mod tests {
         assert!(validate(&cm, &ok, None).is_empty());
         let bad = json!({"metadata": {"name": "A_b", "labels": {"k": "bad value"}, "finalizers": ["nope"],
             "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "n"}]}});
-        let fields: Vec<String> = validate(&cm, &bad, None).into_iter().map(|c| c.field).collect();
-        assert_eq!(fields, ["metadata.name", "metadata.labels.k", "metadata.ownerReferences[0].uid", "metadata.finalizers[0]"]);
+        let fields: Vec<String> = validate(&cm, &bad, None)
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "metadata.name",
+                "metadata.labels.k",
+                "metadata.ownerReferences[0].uid",
+                "metadata.finalizers[0]"
+            ]
+        );
     }
 }

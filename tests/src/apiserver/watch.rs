@@ -50,7 +50,10 @@ impl Filter {
     fn concerns(&self, e: &Event) -> bool {
         e.key.group == self.rt.group
             && e.key.resource == self.rt.plural
-            && self.namespace.as_ref().is_none_or(|ns| *ns == e.key.namespace)
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| *ns == e.key.namespace)
     }
 
     /// The event as this watch reports it, if at all.
@@ -91,19 +94,39 @@ fn line(v: &Value) -> Bytes {
 }
 
 /// The body of a watch response.
-pub fn stream(server: Arc<ApiServer>, rt: Arc<ResourceType>, p: WatchParams) -> impl Stream<Item = Result<Bytes, Infallible>> {
+pub fn stream(
+    server: Arc<ApiServer>,
+    rt: Arc<ResourceType>,
+    p: WatchParams,
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     tokio::spawn(run(server, rt, p, tx));
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) })
+    futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
+    )
 }
 
-async fn run(server: Arc<ApiServer>, rt: Arc<ResourceType>, p: WatchParams, tx: mpsc::Sender<Bytes>) {
-    let filter = Filter { rt: rt.clone(), namespace: p.namespace.clone(), labels: p.labels.clone(), fields: p.fields.clone() };
+async fn run(
+    server: Arc<ApiServer>,
+    rt: Arc<ResourceType>,
+    p: WatchParams,
+    tx: mpsc::Sender<Bytes>,
+) {
+    let filter = Filter {
+        rt: rt.clone(),
+        namespace: p.namespace.clone(),
+        labels: p.labels.clone(),
+        fields: p.fields.clone(),
+    };
     let (mut live, mut last_rv) = match p.from {
         None => {
             let (items, live, rv) = server.store.snapshot_and_subscribe(&rt.group, &rt.plural);
             for obj in items {
-                let ns_ok = filter.namespace.as_ref().is_none_or(|ns| ns == crate::apiserver::meta::namespace(&obj));
+                let ns_ok = filter
+                    .namespace
+                    .as_ref()
+                    .is_none_or(|ns| ns == crate::apiserver::meta::namespace(&obj));
                 if ns_ok && filter.selects(&obj) {
                     let ev = json!({"type": "ADDED", "object": present(&rt, obj)});
                     if tx.send(line(&ev)).await.is_err() {
@@ -120,7 +143,11 @@ async fn run(server: Arc<ApiServer>, rt: Arc<ResourceType>, p: WatchParams, tx: 
             Ok(start) => {
                 for e in &start.backlog {
                     if let Some((t, obj)) = filter.translate(e) {
-                        if tx.send(line(&json!({"type": t, "object": obj}))).await.is_err() {
+                        if tx
+                            .send(line(&json!({"type": t, "object": obj})))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
@@ -128,13 +155,20 @@ async fn run(server: Arc<ApiServer>, rt: Arc<ResourceType>, p: WatchParams, tx: 
                 (start.live, start.rv)
             }
             Err(e) => {
-                let _ = tx.send(line(&json!({"type": "ERROR", "object": e.to_status()}))).await;
+                let _ = tx
+                    .send(line(&json!({"type": "ERROR", "object": e.to_status()})))
+                    .await;
                 return;
             }
         },
     };
     let deadline = tokio::time::Instant::now() + p.timeout;
-    let mut ticker = tokio::time::interval(server.config().bookmark_interval.max(Duration::from_millis(10)));
+    let mut ticker = tokio::time::interval(
+        server
+            .config()
+            .bookmark_interval
+            .max(Duration::from_millis(10)),
+    );
     ticker.tick().await;
     loop {
         tokio::select! {

@@ -62,7 +62,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -85,9 +87,12 @@ async fn main() -> anyhow::Result<()> {
         workloads: !args.no_workloads,
         ..SimulatorConfig::default()
     };
-    let sim = Simulator::start(cfg).await.context("starting the simulator")?;
+    let sim = Simulator::start(cfg)
+        .await
+        .context("starting the simulator")?;
     if let Some(path) = &args.kubeconfig_out {
-        sim.write_kubeconfig(path).with_context(|| format!("writing {}", path.display()))?;
+        sim.write_kubeconfig(path)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     #[allow(clippy::print_stdout)]
     {
@@ -96,7 +101,8 @@ async fn main() -> anyhow::Result<()> {
     use std::io::Write as _;
     std::io::stdout().flush().context("flushing stdout")?;
     tracing::info!(url = sim.url(), "kube-sim serving");
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("SIGTERM handler")?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

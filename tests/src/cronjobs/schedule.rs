@@ -59,19 +59,37 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("valid time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("valid time")
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn accepts_kubernetes_schedules() {
-        for s in ["* * * * *", "*/5 * * * *", "0 3 * * 1-5", "@hourly", "@daily", "0/10 * * * *", "0 0 1 JAN *"] {
+        for s in [
+            "* * * * *",
+            "*/5 * * * *",
+            "0 3 * * 1-5",
+            "@hourly",
+            "@daily",
+            "0/10 * * * *",
+            "0 0 1 JAN *",
+        ] {
             assert!(parse(s).is_ok(), "{s}");
         }
     }
 
     #[test]
     fn refuses_what_kubernetes_refuses() {
-        for s in ["* * * * * *", "", "TZ=UTC * * * * *", "CRON_TZ=Europe/Paris 0 * * * *", "@every 1m", "61 * * * *", "0 0 L * *"] {
+        for s in [
+            "* * * * * *",
+            "",
+            "TZ=UTC * * * * *",
+            "CRON_TZ=Europe/Paris 0 * * * *",
+            "@every 1m",
+            "61 * * * *",
+            "0 0 L * *",
+        ] {
             assert!(parse(s).is_err(), "{s}");
         }
     }
@@ -80,7 +98,10 @@ mod tests {
     fn most_recent_and_next() {
         let s = parse("*/15 * * * *").expect("valid");
         let now = t("2024-01-01T10:31:10Z");
-        assert_eq!(s.most_recent(t("2024-01-01T10:00:00Z"), now), Some(t("2024-01-01T10:30:00Z")));
+        assert_eq!(
+            s.most_recent(t("2024-01-01T10:00:00Z"), now),
+            Some(t("2024-01-01T10:30:00Z"))
+        );
         assert_eq!(s.most_recent(t("2024-01-01T10:30:00Z"), now), None);
         assert_eq!(s.next_after(now), Some(t("2024-01-01T10:45:00Z")));
     }

@@ -22,11 +22,20 @@ fn data_value(kind: &str, obj: &Value, key: &str) -> Option<String> {
     }
 }
 
-fn key_ref(reference: &Value, kind: &str, ns: &str, lookup: &Lookup<'_>) -> Result<Option<String>, String> {
+fn key_ref(
+    reference: &Value,
+    kind: &str,
+    ns: &str,
+    lookup: &Lookup<'_>,
+) -> Result<Option<String>, String> {
     let name = reference["name"].as_str().unwrap_or("");
     let key = reference["key"].as_str().unwrap_or("");
     let optional = reference["optional"].as_bool().unwrap_or(false);
-    let lower = if kind == "Secret" { "secret" } else { "configmap" };
+    let lower = if kind == "Secret" {
+        "secret"
+    } else {
+        "configmap"
+    };
     match lookup(kind, name) {
         None if optional => Ok(None),
         None => Err(format!("{lower} {name:?} not found")),
@@ -40,17 +49,28 @@ fn key_ref(reference: &Value, kind: &str, ns: &str, lookup: &Lookup<'_>) -> Resu
 
 fn field_ref(pod: &Value, path: &str) -> Option<String> {
     let label = |field: &str| -> Option<String> {
-        let inner = path.strip_prefix(&format!("metadata.{field}['"))?.strip_suffix("']")?;
+        let inner = path
+            .strip_prefix(&format!("metadata.{field}['"))?
+            .strip_suffix("']")?;
         pod["metadata"][field][inner].as_str().map(str::to_owned)
     };
     match path {
-        "metadata.name" | "metadata.namespace" | "metadata.uid" => pod["metadata"][&path[9..]].as_str().map(str::to_owned),
-        "spec.nodeName" | "spec.serviceAccountName" => pod["spec"][&path[5..]].as_str().map(str::to_owned),
+        "metadata.name" | "metadata.namespace" | "metadata.uid" => {
+            pod["metadata"][&path[9..]].as_str().map(str::to_owned)
+        }
+        "spec.nodeName" | "spec.serviceAccountName" => {
+            pod["spec"][&path[5..]].as_str().map(str::to_owned)
+        }
         "status.hostIP" | "status.podIP" => Some("127.0.0.1".to_owned()),
         "status.podIPs" | "status.hostIPs" => Some("127.0.0.1".to_owned()),
-        "metadata.labels" | "metadata.annotations" => pod["metadata"][&path[9..]].as_object().map(|m| {
-            m.iter().map(|(k, v)| format!("{k}={:?}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join("\n")
-        }),
+        "metadata.labels" | "metadata.annotations" => {
+            pod["metadata"][&path[9..]].as_object().map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={:?}", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
         _ if path.starts_with("metadata.labels[") => label("labels"),
         _ if path.starts_with("metadata.annotations[") => label("annotations"),
         _ => None,
@@ -58,7 +78,11 @@ fn field_ref(pod: &Value, path: &str) -> Option<String> {
 }
 
 /// The environment variables the container declares, in order, or the reason it cannot start.
-pub fn declared(pod: &Value, container: &Value, lookup: &Lookup<'_>) -> Result<Vec<(String, String)>, String> {
+pub fn declared(
+    pod: &Value,
+    container: &Value,
+    lookup: &Lookup<'_>,
+) -> Result<Vec<(String, String)>, String> {
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
     let mut env: Vec<(String, String)> = Vec::new();
     let set = |env: &mut Vec<(String, String)>, k: String, v: String| {
@@ -72,7 +96,10 @@ pub fn declared(pod: &Value, container: &Value, lookup: &Lookup<'_>) -> Result<V
             let name = r["name"].as_str().unwrap_or("");
             match lookup(kind, name) {
                 Some(obj) => {
-                    let keys: Vec<String> = obj["data"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+                    let keys: Vec<String> = obj["data"]
+                        .as_object()
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default();
                     for k in keys {
                         if let Some(v) = data_value(kind, &obj, &k) {
                             set(&mut env, format!("{prefix}{k}"), v);
@@ -80,7 +107,16 @@ pub fn declared(pod: &Value, container: &Value, lookup: &Lookup<'_>) -> Result<V
                     }
                 }
                 None if r["optional"].as_bool().unwrap_or(false) => {}
-                None => return Err(format!("{} {name:?} not found", if kind == "Secret" { "secret" } else { "configmap" })),
+                None => {
+                    return Err(format!(
+                        "{} {name:?} not found",
+                        if kind == "Secret" {
+                            "secret"
+                        } else {
+                            "configmap"
+                        }
+                    ));
+                }
             }
         }
     }
@@ -101,7 +137,17 @@ pub fn declared(pod: &Value, container: &Value, lookup: &Lookup<'_>) -> Result<V
         } else if let Some(r) = from.get("resourceFieldRef") {
             let res = r["resource"].as_str().unwrap_or("");
             let (section, what) = res.split_once('.').unwrap_or(("limits", res));
-            Some(container["resources"][section][what].as_str().map(str::to_owned).or_else(|| container["resources"][section][what].as_i64().map(|n| n.to_string())).unwrap_or_else(|| "0".to_owned()))
+            Some(
+                container["resources"][section][what]
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        container["resources"][section][what]
+                            .as_i64()
+                            .map(|n| n.to_string())
+                    })
+                    .unwrap_or_else(|| "0".to_owned()),
+            )
         } else {
             Some(String::new())
         };
@@ -192,8 +238,14 @@ mod tests {
     fn missing_references_block_the_container() {
         let pod = json!({"metadata": {"name": "p", "namespace": "ns"}});
         let c = json!({"env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}]});
-        assert_eq!(declared(&pod, &c, &lookup), Err("secret \"nope\" not found".to_owned()));
+        assert_eq!(
+            declared(&pod, &c, &lookup),
+            Err("secret \"nope\" not found".to_owned())
+        );
         let c = json!({"env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "k"}}}]});
-        assert_eq!(declared(&pod, &c, &lookup), Err("couldn't find key k in Secret ns/creds".to_owned()));
+        assert_eq!(
+            declared(&pod, &c, &lookup),
+            Err("couldn't find key k in Secret ns/creds".to_owned())
+        );
     }
 }

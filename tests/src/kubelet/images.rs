@@ -19,7 +19,9 @@ impl ImageMap {
 
     /// Parses `PATTERN=PATH` (the `--image` flag).
     pub fn parse_entry(s: &str) -> Result<(String, PathBuf), String> {
-        let (pattern, path) = s.split_once('=').ok_or_else(|| format!("expected PATTERN=PATH, got {s:?}"))?;
+        let (pattern, path) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected PATTERN=PATH, got {s:?}"))?;
         if pattern.is_empty() || path.is_empty() {
             return Err(format!("expected PATTERN=PATH, got {s:?}"));
         }
@@ -31,7 +33,10 @@ impl ImageMap {
     }
 
     pub fn resolve(&self, image: &str) -> Option<&Path> {
-        self.0.iter().find(|(p, _)| glob(p, image)).map(|(_, b)| b.as_path())
+        self.0
+            .iter()
+            .find(|(p, _)| glob(p, image))
+            .map(|(_, b)| b.as_path())
     }
 }
 
@@ -65,9 +70,21 @@ mod tests {
     #[test]
     fn glob_table() {
         for (p, t, want) in [
-            ("ghcr.io/plimsoll/analyzer:*", "ghcr.io/plimsoll/analyzer:v1", true),
-            ("ghcr.io/plimsoll/analyzer:*", "ghcr.io/plimsoll/analyzer@sha256:ab", false),
-            ("ghcr.io/plimsoll/analyzer*", "ghcr.io/plimsoll/analyzer@sha256:ab", true),
+            (
+                "ghcr.io/plimsoll/analyzer:*",
+                "ghcr.io/plimsoll/analyzer:v1",
+                true,
+            ),
+            (
+                "ghcr.io/plimsoll/analyzer:*",
+                "ghcr.io/plimsoll/analyzer@sha256:ab",
+                false,
+            ),
+            (
+                "ghcr.io/plimsoll/analyzer*",
+                "ghcr.io/plimsoll/analyzer@sha256:ab",
+                true,
+            ),
             ("busybox", "busybox", true),
             ("busybox", "busybox:1", false),
             ("*", "anything", true),
@@ -83,7 +100,10 @@ mod tests {
         let m = ImageMap::new().with("x:*", "/a").with("*", "/b");
         assert_eq!(m.resolve("x:1"), Some(Path::new("/a")));
         assert_eq!(m.resolve("y"), Some(Path::new("/b")));
-        assert_eq!(ImageMap::parse_entry("x=/bin/true"), Ok(("x".to_owned(), PathBuf::from("/bin/true"))));
+        assert_eq!(
+            ImageMap::parse_entry("x=/bin/true"),
+            Ok(("x".to_owned(), PathBuf::from("/bin/true")))
+        );
         assert!(ImageMap::parse_entry("x").is_err());
     }
 }

@@ -9,9 +9,20 @@ use serde_json::{Value, json};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
-    Waiting { reason: String, message: String },
-    Running { started_at: String },
-    Terminated { exit_code: i32, reason: String, message: String, started_at: String, finished_at: String },
+    Waiting {
+        reason: String,
+        message: String,
+    },
+    Running {
+        started_at: String,
+    },
+    Terminated {
+        exit_code: i32,
+        reason: String,
+        message: String,
+        started_at: String,
+        finished_at: String,
+    },
 }
 
 impl State {
@@ -25,7 +36,13 @@ impl State {
                 json!({"waiting": w})
             }
             State::Running { started_at } => json!({"running": {"startedAt": started_at}}),
-            State::Terminated { exit_code, reason, message, started_at, finished_at } => {
+            State::Terminated {
+                exit_code,
+                reason,
+                message,
+                started_at,
+                finished_at,
+            } => {
                 let mut t = json!({"exitCode": exit_code, "reason": reason, "startedAt": started_at, "finishedAt": finished_at, "containerID": container_id});
                 if !message.is_empty() {
                     t["message"] = json!(message);
@@ -69,7 +86,10 @@ impl ContainerStatus {
         Self {
             name: name.to_owned(),
             image: image.to_owned(),
-            state: State::Waiting { reason: "ContainerCreating".to_owned(), message: String::new() },
+            state: State::Waiting {
+                reason: "ContainerCreating".to_owned(),
+                message: String::new(),
+            },
             last: None,
             restart_count: 0,
             container_id: String::new(),
@@ -128,7 +148,11 @@ pub struct PodStatus<'a> {
 impl PodStatus<'_> {
     pub fn to_json(&self) -> Value {
         let initialized = self.init.iter().all(|c| c.state.exit_code() == Some(0));
-        let all_running = !self.containers.is_empty() && self.containers.iter().all(|c| matches!(c.state, State::Running { .. }));
+        let all_running = !self.containers.is_empty()
+            && self
+                .containers
+                .iter()
+                .all(|c| matches!(c.state, State::Running { .. }));
         let cond = |t: &str, ok: bool, reason: &str| {
             let mut c = json!({"type": t, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": self.now});
             if !ok && !reason.is_empty() {
@@ -136,7 +160,11 @@ impl PodStatus<'_> {
             }
             c
         };
-        let not_ready = if matches!(self.phase, Phase::Succeeded | Phase::Failed) { "PodCompleted" } else { "ContainersNotReady" };
+        let not_ready = if matches!(self.phase, Phase::Succeeded | Phase::Failed) {
+            "PodCompleted"
+        } else {
+            "ContainersNotReady"
+        };
         let mut s = json!({
             "phase": self.phase.name(),
             "conditions": [
@@ -155,7 +183,12 @@ impl PodStatus<'_> {
             "qosClass": self.qos_class,
         });
         if !self.init.is_empty() {
-            s["initContainerStatuses"] = json!(self.init.iter().map(ContainerStatus::to_json).collect::<Vec<_>>());
+            s["initContainerStatuses"] = json!(
+                self.init
+                    .iter()
+                    .map(ContainerStatus::to_json)
+                    .collect::<Vec<_>>()
+            );
         }
         if let Some((reason, message)) = self.reason {
             s["reason"] = json!(reason);
@@ -189,13 +222,31 @@ mod tests {
     #[test]
     fn status_document() {
         let mut c = ContainerStatus::new("main", "busybox");
-        c.state = State::Terminated { exit_code: 3, reason: "Error".into(), message: String::new(), started_at: "t0".into(), finished_at: "t1".into() };
+        c.state = State::Terminated {
+            exit_code: 3,
+            reason: "Error".into(),
+            message: String::new(),
+            started_at: "t0".into(),
+            finished_at: "t1".into(),
+        };
         c.container_id = "kube-sim://x".into();
         let cs = [c];
         assert_eq!(final_phase(&cs), Phase::Failed);
-        let s = PodStatus { phase: Phase::Failed, init: &[], containers: &cs, start_time: "t0", now: "t1", reason: None, qos_class: "BestEffort" }.to_json();
+        let s = PodStatus {
+            phase: Phase::Failed,
+            init: &[],
+            containers: &cs,
+            start_time: "t0",
+            now: "t1",
+            reason: None,
+            qos_class: "BestEffort",
+        }
+        .to_json();
         assert_eq!(s["phase"], "Failed");
-        assert_eq!(s["containerStatuses"][0]["state"]["terminated"]["exitCode"], 3);
+        assert_eq!(
+            s["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            3
+        );
         assert_eq!(s["conditions"][2]["reason"], "PodCompleted");
     }
 }

@@ -58,10 +58,17 @@ fn find_program(p: &str) -> Option<PathBuf> {
         let path = Path::new(p);
         return path.is_file().then(|| path.to_path_buf());
     }
-    ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(p))
-        .find(|c| c.is_file())
+    [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ]
+    .iter()
+    .map(|d| Path::new(d).join(p))
+    .find(|c| c.is_file())
 }
 
 pub struct Spawn<'a> {
@@ -73,7 +80,10 @@ pub struct Spawn<'a> {
 }
 
 pub fn spawn(s: &Spawn<'_>) -> std::io::Result<Child> {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(s.log)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(s.log)?;
     let log2 = log.try_clone()?;
     Command::new(s.program)
         .args(s.args)
@@ -117,7 +127,9 @@ pub async fn stop(child: &mut Child, grace: Duration) -> i32 {
 /// The exit code as the kubelet reports it: the code, or 128 + the signal number.
 pub fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt as _;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(9))
 }
 
 #[cfg(test)]
@@ -129,15 +141,33 @@ mod tests {
         let images = ImageMap::new().with("ghcr.io/plimsoll/analyzer:*", "/bin/true");
         let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
         assert_eq!(
-            resolve_program("ghcr.io/plimsoll/analyzer:v1", &[], &s(&["scan"]), &images, false),
+            resolve_program(
+                "ghcr.io/plimsoll/analyzer:v1",
+                &[],
+                &s(&["scan"]),
+                &images,
+                false
+            ),
             Ok((PathBuf::from("/bin/true"), s(&["scan"])))
         );
         assert_eq!(
-            resolve_program("ghcr.io/plimsoll/analyzer:v1", &s(&["/usr/local/bin/plimsoll-analyzer", "a"]), &s(&["b"]), &images, false),
+            resolve_program(
+                "ghcr.io/plimsoll/analyzer:v1",
+                &s(&["/usr/local/bin/plimsoll-analyzer", "a"]),
+                &s(&["b"]),
+                &images,
+                false
+            ),
             Ok((PathBuf::from("/bin/true"), s(&["a", "b"])))
         );
         assert_eq!(
-            resolve_program("busybox", &s(&["/bin/sh", "-c", "exit 0"]), &[], &images, true),
+            resolve_program(
+                "busybox",
+                &s(&["/bin/sh", "-c", "exit 0"]),
+                &[],
+                &images,
+                true
+            ),
             Ok((PathBuf::from("/bin/sh"), s(&["-c", "exit 0"])))
         );
         assert_eq!(
@@ -148,15 +178,24 @@ mod tests {
             resolve_program("busybox", &s(&["/no/such/thing"]), &[], &images, true),
             Err(ResolveError::NotFound("/no/such/thing".into()))
         );
-        assert_eq!(resolve_program("busybox", &[], &[], &images, true), Err(ResolveError::ImageNotMapped("busybox".into())));
+        assert_eq!(
+            resolve_program("busybox", &[], &[], &images, true),
+            Err(ResolveError::ImageNotMapped("busybox".into()))
+        );
     }
 
     #[tokio::test]
     async fn stop_kills_the_whole_group() {
         let dir = tempfile::tempdir().expect("temp dir");
         let args = vec!["-c".to_owned(), "sleep 30 & wait".to_owned()];
-        let mut child = spawn(&Spawn { program: Path::new("/bin/sh"), args: &args, env: &[], cwd: dir.path(), log: &dir.path().join("log") })
-            .expect("spawns");
+        let mut child = spawn(&Spawn {
+            program: Path::new("/bin/sh"),
+            args: &args,
+            env: &[],
+            cwd: dir.path(),
+            log: &dir.path().join("log"),
+        })
+        .expect("spawns");
         let started = std::time::Instant::now();
         let code = stop(&mut child, Duration::from_millis(200)).await;
         assert!(started.elapsed() < Duration::from_secs(5));

@@ -47,12 +47,23 @@ fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
 
 /// The key -> bytes pairs of a Secret or ConfigMap.
 fn entries(kind: &str, obj: &Value) -> Vec<(String, Vec<u8>)> {
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default();
+    let b64 = |s: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
     if let Some(m) = obj["data"].as_object() {
         for (k, v) in m {
             let s = v.as_str().unwrap_or("");
-            out.push((k.clone(), if kind == "Secret" { b64(s) } else { s.as_bytes().to_vec() }));
+            out.push((
+                k.clone(),
+                if kind == "Secret" {
+                    b64(s)
+                } else {
+                    s.as_bytes().to_vec()
+                },
+            ));
         }
     }
     if let Some(m) = obj["binaryData"].as_object() {
@@ -65,13 +76,23 @@ fn entries(kind: &str, obj: &Value) -> Vec<(String, Vec<u8>)> {
 
 /// Writes a Secret or ConfigMap source (`items` select and rename keys).
 fn project(dir: &Path, kind: &str, source: &Value, lookup: &Lookup<'_>) -> Result<(), String> {
-    let name = source["name"].as_str().or_else(|| source["secretName"].as_str()).unwrap_or("");
+    let name = source["name"]
+        .as_str()
+        .or_else(|| source["secretName"].as_str())
+        .unwrap_or("");
     let optional = source["optional"].as_bool().unwrap_or(false);
     let Some(obj) = lookup(kind, name) else {
         return if optional {
             Ok(())
         } else {
-            Err(format!("{} {name:?} not found", if kind == "Secret" { "secret" } else { "configmap" }))
+            Err(format!(
+                "{} {name:?} not found",
+                if kind == "Secret" {
+                    "secret"
+                } else {
+                    "configmap"
+                }
+            ))
         };
     };
     let all = entries(kind, &obj);
@@ -103,9 +124,16 @@ fn downward(dir: &Path, items: &Value, pod: &Value) -> Result<(), String> {
         let text = match field {
             "metadata.labels" | "metadata.annotations" => pod["metadata"][&field[9..]]
                 .as_object()
-                .map(|m| m.iter().map(|(k, v)| format!("{k}={}\n", v)).collect::<String>())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}\n", v))
+                        .collect::<String>()
+                })
                 .unwrap_or_default(),
-            _ => crate::apiserver::meta::path(pod, field).and_then(Value::as_str).unwrap_or("").to_owned(),
+            _ => crate::apiserver::meta::path(pod, field)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
         };
         write_file(dir, path, text.as_bytes())?;
     }
@@ -115,15 +143,22 @@ fn downward(dir: &Path, items: &Value, pod: &Value) -> Result<(), String> {
 impl Sandbox {
     /// Creates the pod directory and every volume. `sa` is `(token, namespace)` when a token
     /// is to be mounted.
-    pub fn create(root: PathBuf, pod: &Value, lookup: &Lookup<'_>, sa: Option<(&str, &str)>) -> Result<Self, String> {
+    pub fn create(
+        root: PathBuf,
+        pod: &Value,
+        lookup: &Lookup<'_>,
+        sa: Option<(&str, &str)>,
+    ) -> Result<Self, String> {
         let rootfs = root.join("rootfs");
-        std::fs::create_dir_all(&rootfs).map_err(|e| format!("create {}: {e}", rootfs.display()))?;
+        std::fs::create_dir_all(&rootfs)
+            .map_err(|e| format!("create {}: {e}", rootfs.display()))?;
         let mut volumes = Vec::new();
         for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
             let name = v["name"].as_str().unwrap_or("");
             let dir = root.join("volumes").join(name);
             if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| format!("reset {}: {e}", dir.display()))?;
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| format!("reset {}: {e}", dir.display()))?;
             }
             std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
             if let Some(s) = v.get("secret") {
@@ -142,7 +177,11 @@ impl Sandbox {
                         downward(&dir, &d["items"], pod)?;
                     } else if let Some(t) = source.get("serviceAccountToken") {
                         let token = sa.map_or("", |(t, _)| t);
-                        write_file(&dir, t["path"].as_str().unwrap_or("token"), token.as_bytes())?;
+                        write_file(
+                            &dir,
+                            t["path"].as_str().unwrap_or("token"),
+                            token.as_bytes(),
+                        )?;
                     }
                 }
             }
@@ -157,7 +196,11 @@ impl Sandbox {
             write_file(&dir, "ca.crt", b"")?;
             volumes.push((SA_VOLUME.to_owned(), dir));
         }
-        Ok(Self { root, rootfs, volumes })
+        Ok(Self {
+            root,
+            rootfs,
+            volumes,
+        })
     }
 
     /// The container's mounts (longest mount path first), with their rootfs symlinks made.
@@ -185,10 +228,12 @@ impl Sandbox {
         for (path, host) in &mounts {
             let link = self.rootfs.join(path.trim_start_matches('/'));
             if let Some(parent) = link.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("create {}: {e}", parent.display()))?;
             }
             if std::fs::symlink_metadata(&link).is_err() {
-                std::os::unix::fs::symlink(host, &link).map_err(|e| format!("link {}: {e}", link.display()))?;
+                std::os::unix::fs::symlink(host, &link)
+                    .map_err(|e| format!("link {}: {e}", link.display()))?;
             }
         }
         Ok(Mounts(mounts))
@@ -245,7 +290,8 @@ mod tests {
     use serde_json::json;
 
     fn lookup(kind: &str, name: &str) -> Option<Value> {
-        (kind == "Secret" && name == "pull").then(|| json!({"data": {".dockerconfigjson": "e30=", "other": "eA=="}}))
+        (kind == "Secret" && name == "pull")
+            .then(|| json!({"data": {".dockerconfigjson": "e30=", "other": "eA=="}}))
     }
 
     #[test]
@@ -256,21 +302,29 @@ mod tests {
             {"name": "auth", "secret": {"secretName": "pull", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}},
             {"name": "info", "downwardAPI": {"items": [{"path": "name", "fieldRef": {"fieldPath": "metadata.name"}}]}}
         ]}});
-        let sb = Sandbox::create(dir.path().join("pod"), &pod, &lookup, Some(("tok", "ns"))).expect("sandbox");
+        let sb = Sandbox::create(dir.path().join("pod"), &pod, &lookup, Some(("tok", "ns")))
+            .expect("sandbox");
         let c = json!({"volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "auth", "mountPath": "/home/app/.docker"},
             {"name": "info", "mountPath": "/etc/podinfo"}
         ]});
         let m = sb.mounts_for(&c, true).expect("mounts");
-        let auth = m.host_path("/home/app/.docker/config.json").expect("under a mount");
+        let auth = m
+            .host_path("/home/app/.docker/config.json")
+            .expect("under a mount");
         assert_eq!(std::fs::read_to_string(auth).expect("written"), "{}");
         let name = m.host_path("/etc/podinfo/name").expect("under a mount");
         assert_eq!(std::fs::read_to_string(name).expect("written"), "p");
-        let token = m.host_path(&format!("{SA_MOUNT}/token")).expect("token mounted");
+        let token = m
+            .host_path(&format!("{SA_MOUNT}/token"))
+            .expect("token mounted");
         assert_eq!(std::fs::read_to_string(token).expect("written"), "tok");
         let tmp = m.host_path("/tmp").expect("mounted");
-        assert_eq!(m.rewrite("--dir=/tmp/x"), format!("--dir={}/x", tmp.display()));
+        assert_eq!(
+            m.rewrite("--dir=/tmp/x"),
+            format!("--dir={}/x", tmp.display())
+        );
         assert_eq!(m.rewrite("/tmp"), tmp.display().to_string());
         assert_eq!(m.rewrite("/tmpfoo /tmp2 x/tmp"), "/tmpfoo /tmp2 x/tmp");
         assert_eq!(m.rewrite("a:/tmp:b"), format!("a:{}:b", tmp.display()));

@@ -19,12 +19,16 @@ fn obj_at<'a>(v: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
     if !v.is_object() {
         *v = json!({});
     }
-    let Value::Object(m) = v else { unreachable!("made an object above") };
+    let Value::Object(m) = v else {
+        unreachable!("made an object above")
+    };
     let slot = m.entry(key).or_insert_with(|| json!({}));
     if !slot.is_object() {
         *slot = json!({});
     }
-    let Value::Object(inner) = slot else { unreachable!("made an object above") };
+    let Value::Object(inner) = slot else {
+        unreachable!("made an object above")
+    };
     inner
 }
 
@@ -38,14 +42,21 @@ pub fn apply(group: &str, resource: &str, obj: &mut Value) {
             default(spec, "suspend", json!(false));
             default(spec, "successfulJobsHistoryLimit", json!(3));
             default(spec, "failedJobsHistoryLimit", json!(1));
-            if let Some(tpl) = spec.get_mut("jobTemplate").and_then(|t| t.get_mut("spec")).and_then(Value::as_object_mut) {
+            if let Some(tpl) = spec
+                .get_mut("jobTemplate")
+                .and_then(|t| t.get_mut("spec"))
+                .and_then(Value::as_object_mut)
+            {
                 job_spec(tpl);
             }
         }
         ("", "secrets") => secret(obj),
         ("", "namespaces") => {
             let name = meta::name(obj).to_owned();
-            if let Value::Object(labels) = meta::metadata_mut(obj).entry("labels").or_insert_with(|| json!({})) {
+            if let Value::Object(labels) = meta::metadata_mut(obj)
+                .entry("labels")
+                .or_insert_with(|| json!({}))
+            {
                 labels.insert("kubernetes.io/metadata.name".into(), json!(name));
             }
             let spec = obj_at(obj, "spec");
@@ -67,8 +78,13 @@ fn pod_spec(spec: &mut Map<String, Value>) {
         if let Some(Value::Array(cs)) = spec.get_mut(key) {
             for c in cs.iter_mut().filter_map(Value::as_object_mut) {
                 let image = c.get("image").and_then(Value::as_str).unwrap_or("");
-                let latest = image.ends_with(":latest") || !image.rsplit('/').next().unwrap_or("").contains([':', '@']);
-                default(c, "imagePullPolicy", json!(if latest { "Always" } else { "IfNotPresent" }));
+                let latest = image.ends_with(":latest")
+                    || !image.rsplit('/').next().unwrap_or("").contains([':', '@']);
+                default(
+                    c,
+                    "imagePullPolicy",
+                    json!(if latest { "Always" } else { "IfNotPresent" }),
+                );
                 default(c, "terminationMessagePath", json!("/dev/termination-log"));
                 default(c, "terminationMessagePolicy", json!("File"));
                 default(c, "resources", json!({}));
@@ -87,7 +103,11 @@ fn job_spec(spec: &mut Map<String, Value>) {
     default(spec, "backoffLimit", json!(6));
     default(spec, "suspend", json!(false));
     default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
-    if let Some(tpl_spec) = spec.get_mut("template").and_then(|t| t.get_mut("spec")).and_then(Value::as_object_mut) {
+    if let Some(tpl_spec) = spec
+        .get_mut("template")
+        .and_then(|t| t.get_mut("spec"))
+        .and_then(Value::as_object_mut)
+    {
         pod_spec(tpl_spec);
     }
 }
@@ -106,7 +126,11 @@ fn job(obj: &mut Value) {
         "controller-uid": uid,
         "job-name": name,
     });
-    default(spec, "selector", json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}));
+    default(
+        spec,
+        "selector",
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
     let tpl = spec.entry("template").or_insert_with(|| json!({}));
     let tpl_meta = obj_at(tpl, "metadata");
     let tpl_labels = tpl_meta.entry("labels").or_insert_with(|| json!({}));
@@ -125,7 +149,10 @@ fn secret(obj: &mut Value) {
         if let Value::Object(data) = data {
             for (k, v) in string_data {
                 let s = v.as_str().unwrap_or("");
-                data.insert(k, json!(base64::engine::general_purpose::STANDARD.encode(s)));
+                data.insert(
+                    k,
+                    json!(base64::engine::general_purpose::STANDARD.encode(s)),
+                );
             }
         }
     }
@@ -139,11 +166,17 @@ mod tests {
     fn job_gets_selector_and_template_labels() {
         let mut j = json!({"metadata": {"name": "j", "uid": "u"}, "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i:1"}]}}}});
         apply("batch", "jobs", &mut j);
-        assert_eq!(j["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"], "u");
+        assert_eq!(
+            j["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"],
+            "u"
+        );
         assert_eq!(j["spec"]["template"]["metadata"]["labels"]["job-name"], "j");
         assert_eq!(j["spec"]["backoffLimit"], 6);
         assert_eq!(j["spec"]["completions"], 1);
-        assert_eq!(j["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(
+            j["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent"
+        );
         let again = {
             let mut k = j.clone();
             apply("batch", "jobs", &mut k);
@@ -156,13 +189,19 @@ mod tests {
     fn secret_string_data_becomes_data() {
         let mut s = json!({"metadata": {"name": "s"}, "stringData": {"token": "abc"}});
         apply("", "secrets", &mut s);
-        assert_eq!(s, json!({"metadata": {"name": "s"}, "type": "Opaque", "data": {"token": "YWJj"}}));
+        assert_eq!(
+            s,
+            json!({"metadata": {"name": "s"}, "type": "Opaque", "data": {"token": "YWJj"}})
+        );
     }
 
     #[test]
     fn namespace_name_label() {
         let mut n = json!({"metadata": {"name": "team"}});
         apply("", "namespaces", &mut n);
-        assert_eq!(n["metadata"]["labels"]["kubernetes.io/metadata.name"], "team");
+        assert_eq!(
+            n["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "team"
+        );
     }
 }

@@ -36,12 +36,30 @@ impl Level {
 }
 
 const RESTRICTED_VOLUMES: &[&str] = &[
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 ];
 
 const BASELINE_CAPS: &[&str] = &[
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 ];
 
 /// The violations of `spec` at `level`, in the order the real plugin lists them.
@@ -58,8 +76,20 @@ pub fn violations(spec: &Value, level: Level, require_read_only_root: bool) -> V
     let cname = |c: &Value| c["name"].as_str().unwrap_or("").to_owned();
     let csc = |c: &Value, f: &str| c.get("securityContext").and_then(|s| s.get(f)).cloned();
     let psc = |f: &str| spec.get("securityContext").and_then(|s| s.get(f)).cloned();
-    let quoted = |names: &[String]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
-    let plural = |names: &[String]| if names.len() == 1 { "container" } else { "containers" };
+    let quoted = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let plural = |names: &[String]| {
+        if names.len() == 1 {
+            "container"
+        } else {
+            "containers"
+        }
+    };
 
     // --- baseline ---
     let host: Vec<String> = ["hostNetwork", "hostPID", "hostIPC"]
@@ -76,45 +106,84 @@ pub fn violations(spec: &Value, level: Level, require_read_only_root: bool) -> V
         .map(|c| cname(c))
         .collect();
     if !privileged.is_empty() {
-        out.push(format!("privileged ({} {} must not set securityContext.privileged=true)", plural(&privileged), quoted(&privileged)));
+        out.push(format!(
+            "privileged ({} {} must not set securityContext.privileged=true)",
+            plural(&privileged),
+            quoted(&privileged)
+        ));
     }
     let caps_add = |c: &Value| -> Vec<String> {
         c.get("securityContext")
             .and_then(|s| s.get("capabilities"))
             .and_then(|s| s.get("add"))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let bad_baseline_caps: Vec<String> = containers
         .iter()
-        .flat_map(|c| caps_add(c).into_iter().filter(|cap| !BASELINE_CAPS.contains(&cap.as_str())).map(move |cap| (cname(c), cap)))
-        .map(|(n, cap)| format!("container {n:?} must not include {cap:?} in securityContext.capabilities.add"))
+        .flat_map(|c| {
+            caps_add(c)
+                .into_iter()
+                .filter(|cap| !BASELINE_CAPS.contains(&cap.as_str()))
+                .map(move |cap| (cname(c), cap))
+        })
+        .map(|(n, cap)| {
+            format!("container {n:?} must not include {cap:?} in securityContext.capabilities.add")
+        })
         .collect();
     if !bad_baseline_caps.is_empty() {
-        out.push(format!("non-default capabilities ({})", bad_baseline_caps.join("; ")));
+        out.push(format!(
+            "non-default capabilities ({})",
+            bad_baseline_caps.join("; ")
+        ));
     }
-    let volumes: Vec<&Value> = spec.get("volumes").and_then(Value::as_array).map(|v| v.iter().collect()).unwrap_or_default();
+    let volumes: Vec<&Value> = spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
     let host_path: Vec<String> = volumes
         .iter()
         .filter(|v| v.get("hostPath").is_some())
         .map(|v| v["name"].as_str().unwrap_or("").to_owned())
         .collect();
     if !host_path.is_empty() {
-        out.push(format!("hostPath volumes ({} {})", if host_path.len() == 1 { "volume" } else { "volumes" }, quoted(&host_path)));
+        out.push(format!(
+            "hostPath volumes ({} {})",
+            if host_path.len() == 1 {
+                "volume"
+            } else {
+                "volumes"
+            },
+            quoted(&host_path)
+        ));
     }
     let host_ports: Vec<String> = containers
         .iter()
         .flat_map(|c| {
-            c.get("ports").and_then(Value::as_array).into_iter().flatten().filter_map(move |p| {
-                p.get("hostPort").and_then(Value::as_i64).filter(|h| *h != 0).map(|h| format!("container {:?} uses hostPort {h}", cname(c)))
-            })
+            c.get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(move |p| {
+                    p.get("hostPort")
+                        .and_then(Value::as_i64)
+                        .filter(|h| *h != 0)
+                        .map(|h| format!("container {:?} uses hostPort {h}", cname(c)))
+                })
         })
         .collect();
     if !host_ports.is_empty() {
         out.push(format!("hostPort ({})", host_ports.join(", ")));
     }
-    let seccomp_type = |v: Option<Value>| v.and_then(|s| s.get("type").and_then(Value::as_str).map(str::to_owned));
+    let seccomp_type =
+        |v: Option<Value>| v.and_then(|s| s.get("type").and_then(Value::as_str).map(str::to_owned));
     let unconfined_pod = seccomp_type(psc("seccompProfile")).as_deref() == Some("Unconfined");
     let unconfined: Vec<String> = containers
         .iter()
@@ -122,7 +191,11 @@ pub fn violations(spec: &Value, level: Level, require_read_only_root: bool) -> V
         .map(|c| cname(c))
         .collect();
     if unconfined_pod || !unconfined.is_empty() {
-        let who = if unconfined_pod { "pod".to_owned() } else { format!("{} {}", plural(&unconfined), quoted(&unconfined)) };
+        let who = if unconfined_pod {
+            "pod".to_owned()
+        } else {
+            format!("{} {}", plural(&unconfined), quoted(&unconfined))
+        };
         out.push(format!("seccompProfile ({who} must not set securityContext.seccompProfile.type to \"Unconfined\")"));
     }
     if level == Level::Baseline {
@@ -135,11 +208,15 @@ pub fn violations(spec: &Value, level: Level, require_read_only_root: bool) -> V
         .filter_map(|v| {
             let name = v["name"].as_str().unwrap_or("");
             let kind = v.as_object()?.keys().find(|k| *k != "name")?;
-            (!RESTRICTED_VOLUMES.contains(&kind.as_str())).then(|| format!("volume {name:?} uses restricted volume type {kind:?}"))
+            (!RESTRICTED_VOLUMES.contains(&kind.as_str()))
+                .then(|| format!("volume {name:?} uses restricted volume type {kind:?}"))
         })
         .collect();
     if !restricted_volumes.is_empty() {
-        out.push(format!("restricted volume types ({})", restricted_volumes.join(", ")));
+        out.push(format!(
+            "restricted volume types ({})",
+            restricted_volumes.join(", ")
+        ));
     }
     let escalation: Vec<String> = containers
         .iter()
@@ -161,16 +238,29 @@ pub fn violations(spec: &Value, level: Level, require_read_only_root: bool) -> V
                 .and_then(|s| s.get("capabilities"))
                 .and_then(|s| s.get("drop"))
                 .and_then(Value::as_array)
-                .is_some_and(|d| d.iter().any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL"))))
+                .is_some_and(|d| {
+                    d.iter()
+                        .any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("ALL")))
+                })
         })
         .map(|c| cname(c))
         .collect();
     if !no_drop_all.is_empty() {
-        caps.push(format!("{} {} must set securityContext.capabilities.drop=[\"ALL\"]", plural(&no_drop_all), quoted(&no_drop_all)));
+        caps.push(format!(
+            "{} {} must set securityContext.capabilities.drop=[\"ALL\"]",
+            plural(&no_drop_all),
+            quoted(&no_drop_all)
+        ));
     }
     for c in &containers {
-        for cap in caps_add(c).into_iter().filter(|cap| cap != "NET_BIND_SERVICE") {
-            caps.push(format!("container {:?} must not include {cap:?} in securityContext.capabilities.add", cname(c)));
+        for cap in caps_add(c)
+            .into_iter()
+            .filter(|cap| cap != "NET_BIND_SERVICE")
+        {
+            caps.push(format!(
+                "container {:?} must not include {cap:?} in securityContext.capabilities.add",
+                cname(c)
+            ));
         }
     }
     if !caps.is_empty() {
@@ -200,16 +290,25 @@ pub fn violations(spec: &Value, level: Level, require_read_only_root: bool) -> V
     if psc("runAsUser").and_then(|v| v.as_i64()) == Some(0) {
         out.push("runAsUser=0 (pod must not set runAsUser=0)".to_owned());
     } else if !root_user.is_empty() {
-        out.push(format!("runAsUser=0 ({} {} must not set runAsUser=0)", plural(&root_user), quoted(&root_user)));
+        out.push(format!(
+            "runAsUser=0 ({} {} must not set runAsUser=0)",
+            plural(&root_user),
+            quoted(&root_user)
+        ));
     }
-    let pod_seccomp_ok = matches!(seccomp_type(psc("seccompProfile")).as_deref(), Some("RuntimeDefault" | "Localhost"));
+    let pod_seccomp_ok = matches!(
+        seccomp_type(psc("seccompProfile")).as_deref(),
+        Some("RuntimeDefault" | "Localhost")
+    );
     let seccomp_missing: Vec<String> = containers
         .iter()
-        .filter(|c| match seccomp_type(csc(c, "seccompProfile")).as_deref() {
-            Some("RuntimeDefault" | "Localhost") => false,
-            Some(_) => true,
-            None => !pod_seccomp_ok,
-        })
+        .filter(
+            |c| match seccomp_type(csc(c, "seccompProfile")).as_deref() {
+                Some("RuntimeDefault" | "Localhost") => false,
+                Some(_) => true,
+                None => !pod_seccomp_ok,
+            },
+        )
         .map(|c| cname(c))
         .collect();
     if !seccomp_missing.is_empty() {
@@ -252,18 +351,24 @@ mod tests {
 
     #[test]
     fn a_restricted_spec_passes() {
-        assert_eq!(violations(&restricted_spec(), Level::Restricted, true), Vec::<String>::new());
+        assert_eq!(
+            violations(&restricted_spec(), Level::Restricted, true),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn an_empty_security_context_lists_every_restricted_violation() {
         let spec = json!({"containers": [{"name": "c", "image": "i"}]});
-        assert_eq!(violations(&spec, Level::Restricted, false), [
-            "allowPrivilegeEscalation != false (container \"c\" must set securityContext.allowPrivilegeEscalation=false)",
-            "unrestricted capabilities (container \"c\" must set securityContext.capabilities.drop=[\"ALL\"])",
-            "runAsNonRoot != true (pod or container \"c\" must set securityContext.runAsNonRoot=true)",
-            "seccompProfile (pod or container \"c\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")",
-        ]);
+        assert_eq!(
+            violations(&spec, Level::Restricted, false),
+            [
+                "allowPrivilegeEscalation != false (container \"c\" must set securityContext.allowPrivilegeEscalation=false)",
+                "unrestricted capabilities (container \"c\" must set securityContext.capabilities.drop=[\"ALL\"])",
+                "runAsNonRoot != true (pod or container \"c\" must set securityContext.runAsNonRoot=true)",
+                "seccompProfile (pod or container \"c\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")",
+            ]
+        );
         assert!(violations(&spec, Level::Baseline, false).is_empty());
         assert!(violations(&spec, Level::Privileged, true).is_empty());
     }
@@ -275,13 +380,22 @@ mod tests {
         spec["containers"][0]["securityContext"]["privileged"] = json!(true);
         spec["volumes"] = json!([{"name": "h", "hostPath": {"path": "/"}}]);
         let v = violations(&spec, Level::Baseline, false);
-        assert_eq!(v, [
-            "host namespaces (hostNetwork=true)",
-            "privileged (container \"c\" must not set securityContext.privileged=true)",
-            "hostPath volumes (volume \"h\")",
-        ]);
+        assert_eq!(
+            v,
+            [
+                "host namespaces (hostNetwork=true)",
+                "privileged (container \"c\" must not set securityContext.privileged=true)",
+                "hostPath volumes (volume \"h\")",
+            ]
+        );
         let v = violations(&spec, Level::Restricted, false);
-        assert!(v.contains(&"restricted volume types (volume \"h\" uses restricted volume type \"hostPath\")".to_owned()), "{v:?}");
+        assert!(
+            v.contains(
+                &"restricted volume types (volume \"h\" uses restricted volume type \"hostPath\")"
+                    .to_owned()
+            ),
+            "{v:?}"
+        );
     }
 
     #[test]

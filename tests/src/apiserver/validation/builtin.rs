@@ -13,7 +13,12 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>, causes: &mu
         return;
     }
     match (rt.group.as_str(), rt.plural.as_str()) {
-        ("", "pods") => pod_spec(obj.get("spec"), "spec", &["Always", "OnFailure", "Never"], causes),
+        ("", "pods") => pod_spec(
+            obj.get("spec"),
+            "spec",
+            &["Always", "OnFailure", "Never"],
+            causes,
+        ),
         ("batch", "jobs") => {
             job_spec(obj.get("spec"), "spec", causes);
             if let Some(old) = old {
@@ -22,7 +27,10 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>, causes: &mu
                     // Kubernetes lets a suspended Job that never started change its template;
                     // here only labels and annotations added by the server are tolerated.
                     if a != b && !(f == "template" && templates_equal_but_metadata(a, b)) {
-                        causes.push(Cause::invalid(format!("spec.{f}"), "Invalid value: field is immutable"));
+                        causes.push(Cause::invalid(
+                            format!("spec.{f}"),
+                            "Invalid value: field is immutable",
+                        ));
                     }
                 }
             }
@@ -32,7 +40,10 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>, causes: &mu
                 None | Some("") => causes.push(Cause::required("spec.schedule")),
                 Some(s) => {
                     if let Err(e) = crate::cronjobs::schedule::parse(s) {
-                        causes.push(Cause::invalid("spec.schedule", format!("Invalid value: {s:?}: {e}")));
+                        causes.push(Cause::invalid(
+                            "spec.schedule",
+                            format!("Invalid value: {s:?}: {e}"),
+                        ));
                     }
                 }
             }
@@ -45,14 +56,21 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>, causes: &mu
                     ));
                 }
             }
-            job_spec(obj["spec"]["jobTemplate"].get("spec"), "spec.jobTemplate.spec", causes);
+            job_spec(
+                obj["spec"]["jobTemplate"].get("spec"),
+                "spec.jobTemplate.spec",
+                causes,
+            );
         }
         ("", "configmaps") => {
             for field in ["data"] {
                 if let Some(data) = obj.get(field).and_then(Value::as_object) {
                     for (k, v) in data {
                         if !v.is_string() {
-                            causes.push(Cause::invalid(format!("{field}.{k}"), "Invalid value: must be a string"));
+                            causes.push(Cause::invalid(
+                                format!("{field}.{k}"),
+                                "Invalid value: must be a string",
+                            ));
                         }
                     }
                 }
@@ -62,11 +80,14 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>, causes: &mu
             if let Some(data) = obj.get("data").and_then(Value::as_object) {
                 use base64::Engine as _;
                 for (k, v) in data {
-                    let ok = v
-                        .as_str()
-                        .is_some_and(|s| base64::engine::general_purpose::STANDARD.decode(s).is_ok());
+                    let ok = v.as_str().is_some_and(|s| {
+                        base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+                    });
                     if !ok {
-                        causes.push(Cause::invalid(format!("data.{k}"), "Invalid value: must be base64"));
+                        causes.push(Cause::invalid(
+                            format!("data.{k}"),
+                            "Invalid value: must be base64",
+                        ));
                     }
                 }
             }
@@ -92,15 +113,29 @@ fn job_spec(spec: Option<&Value>, at: &str, causes: &mut Vec<Cause>) {
         causes.push(Cause::required(at));
         return;
     };
-    for f in ["backoffLimit", "parallelism", "completions", "activeDeadlineSeconds", "ttlSecondsAfterFinished"] {
+    for f in [
+        "backoffLimit",
+        "parallelism",
+        "completions",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ] {
         if let Some(v) = spec.get(f).filter(|v| !v.is_null()) {
             let min = if f == "activeDeadlineSeconds" { 1 } else { 0 };
             if v.as_i64().is_none_or(|n| n < min) {
-                causes.push(Cause::invalid(format!("{at}.{f}"), format!("Invalid value: {v}: must be greater than or equal to {min}")));
+                causes.push(Cause::invalid(
+                    format!("{at}.{f}"),
+                    format!("Invalid value: {v}: must be greater than or equal to {min}"),
+                ));
             }
         }
     }
-    pod_spec(spec["template"].get("spec"), &format!("{at}.template.spec"), &["OnFailure", "Never"], causes);
+    pod_spec(
+        spec["template"].get("spec"),
+        &format!("{at}.template.spec"),
+        &["OnFailure", "Never"],
+        causes,
+    );
 }
 
 fn pod_spec(spec: Option<&Value>, at: &str, restart_policies: &[&str], causes: &mut Vec<Cause>) {
@@ -115,9 +150,16 @@ fn pod_spec(spec: Option<&Value>, at: &str, restart_policies: &[&str], causes: &
     if let Some(init) = spec.get("initContainers").and_then(Value::as_array) {
         containers(init, &format!("{at}.initContainers"), causes);
     }
-    let policy = spec.get("restartPolicy").and_then(Value::as_str).unwrap_or("Always");
+    let policy = spec
+        .get("restartPolicy")
+        .and_then(Value::as_str)
+        .unwrap_or("Always");
     if !restart_policies.contains(&policy) {
-        let supported = restart_policies.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ");
+        let supported = restart_policies
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         causes.push(Cause::new(
             "FieldValueNotSupported",
             format!("{at}.restartPolicy"),
@@ -133,12 +175,22 @@ fn containers(list: &[Value], at: &str, causes: &mut Vec<Cause>) {
         if name.is_empty() {
             causes.push(Cause::required(format!("{at}[{i}].name")));
         } else if !meta::is_dns_label(name) {
-            causes.push(Cause::invalid(format!("{at}[{i}].name"), format!("Invalid value: {name:?}: must be a DNS label")));
+            causes.push(Cause::invalid(
+                format!("{at}[{i}].name"),
+                format!("Invalid value: {name:?}: must be a DNS label"),
+            ));
         } else if names.contains(&name) {
-            causes.push(Cause::new("FieldValueDuplicate", format!("{at}[{i}].name"), format!("Duplicate value: {name:?}")));
+            causes.push(Cause::new(
+                "FieldValueDuplicate",
+                format!("{at}[{i}].name"),
+                format!("Duplicate value: {name:?}"),
+            ));
         }
         names.push(name);
-        if c.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if c.get("image")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             causes.push(Cause::required(format!("{at}[{i}].image")));
         }
     }
@@ -163,13 +215,20 @@ mod tests {
         let job = json!({"spec": {"backoffLimit": -1, "template": {"spec": {"restartPolicy": "Always", "containers": [{"name": "c"}]}}}});
         assert_eq!(
             fields("batch", "jobs", &job, None),
-            ["spec.backoffLimit", "spec.template.spec.containers[0].image", "spec.template.spec.restartPolicy"]
+            [
+                "spec.backoffLimit",
+                "spec.template.spec.containers[0].image",
+                "spec.template.spec.restartPolicy"
+            ]
         );
         let ok = json!({"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}});
         assert!(fields("batch", "jobs", &ok, None).is_empty());
         let mut changed = ok.clone();
         changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("j");
-        assert_eq!(fields("batch", "jobs", &changed, Some(&ok)), ["spec.template"]);
+        assert_eq!(
+            fields("batch", "jobs", &changed, Some(&ok)),
+            ["spec.template"]
+        );
     }
 
     #[test]

@@ -22,7 +22,12 @@ impl std::fmt::Debug for CelRules {
 
 impl CelRules {
     /// `None` when the schema has no rule at all; `Err` lists rules that do not compile.
-    pub fn compile(schema: &Value, api_version: &str, group: &str, kind: &str) -> Result<Option<Self>, Vec<String>> {
+    pub fn compile(
+        schema: &Value,
+        api_version: &str,
+        group: &str,
+        kind: &str,
+    ) -> Result<Option<Self>, Vec<String>> {
         if !has_rules(schema, 0) {
             return Ok(None);
         }
@@ -44,19 +49,31 @@ impl CelRules {
 
     pub fn violations(&self, object: &Value, old: Option<&Value>) -> Vec<Cause> {
         let validator = kube_cel::Validator::new();
-        match validator.validate_compiled_with_context(&self.compiled, object, old, Some(&self.root)) {
+        match validator.validate_compiled_with_context(
+            &self.compiled,
+            object,
+            old,
+            Some(&self.root),
+        ) {
             Ok(()) => Vec::new(),
             Err(errors) => errors
                 .into_vec()
                 .into_iter()
                 .map(|e| {
-                    let reason = e.reason.clone().unwrap_or_else(|| "FieldValueInvalid".to_owned());
+                    let reason = e
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "FieldValueInvalid".to_owned());
                     let message = if e.kind == kube_cel::ErrorKind::ValidationFailure {
                         format!("Invalid value: \"object\": {}", e.message)
                     } else {
                         format!("rule {:?} could not be evaluated: {}", e.rule, e.message)
                     };
-                    Cause::new(&reason, e.field_path.trim_start_matches('.').to_owned(), message)
+                    Cause::new(
+                        &reason,
+                        e.field_path.trim_start_matches('.').to_owned(),
+                        message,
+                    )
                 })
                 .collect(),
         }
@@ -69,7 +86,9 @@ fn has_rules(schema: &Value, depth: usize) -> bool {
     }
     match schema {
         Value::Object(m) => {
-            m.get("x-kubernetes-validations").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+            m.get("x-kubernetes-validations")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
                 || m.values().any(|v| has_rules(v, depth + 1))
         }
         Value::Array(a) => a.iter().any(|v| has_rules(v, depth + 1)),
@@ -116,7 +135,9 @@ mod tests {
 
     #[test]
     fn rules_and_transition_rules() {
-        let rules = CelRules::compile(&schema(), "x/v1", "x", "K").expect("compiles").expect("has rules");
+        let rules = CelRules::compile(&schema(), "x/v1", "x", "K")
+            .expect("compiles")
+            .expect("has rules");
         let ok = json!({"spec": {"min": 1, "max": 2, "image": "a"}});
         assert!(rules.violations(&ok, None).is_empty());
         let bad = json!({"spec": {"min": 3, "max": 2, "image": "a"}});
@@ -126,12 +147,21 @@ mod tests {
         assert!(causes[0].message.contains("min must not exceed max"));
         let moved = json!({"spec": {"min": 1, "max": 2, "image": "b"}});
         let causes = rules.violations(&moved, Some(&ok));
-        assert!(causes.iter().any(|c| c.message.contains("image is immutable")), "{causes:?}");
+        assert!(
+            causes
+                .iter()
+                .any(|c| c.message.contains("image is immutable")),
+            "{causes:?}"
+        );
     }
 
     #[test]
     fn no_rules_no_compiler() {
-        assert!(CelRules::compile(&json!({"type": "object"}), "x/v1", "x", "K").expect("ok").is_none());
+        assert!(
+            CelRules::compile(&json!({"type": "object"}), "x/v1", "x", "K")
+                .expect("ok")
+                .is_none()
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ fn prune_node(value: &mut Value, schema: &Value, keep_object_meta: bool, depth: 
                 for v in map.values_mut() {
                     prune_node(v, additional, false, depth + 1);
                 }
-            } else if !preserve && !embedded && schema.get("type").and_then(Value::as_str) == Some("object") {
+            } else if !preserve
+                && !embedded
+                && schema.get("type").and_then(Value::as_str) == Some("object")
+            {
                 // `type: object` with neither properties nor additionalProperties nor
                 // preserve-unknown-fields: an empty object.
                 if !keep_object_meta {
@@ -117,9 +120,22 @@ fn convert(schema: &Value, root: bool, depth: usize) -> Value {
                     .unwrap_or_default();
                 out.insert(k.clone(), Value::Array(subs));
             }
-            "type" | "required" | "enum" | "minimum" | "maximum" | "exclusiveMinimum"
-            | "exclusiveMaximum" | "minLength" | "maxLength" | "pattern" | "minItems"
-            | "maxItems" | "uniqueItems" | "minProperties" | "maxProperties" | "multipleOf"
+            "type"
+            | "required"
+            | "enum"
+            | "minimum"
+            | "maximum"
+            | "exclusiveMinimum"
+            | "exclusiveMaximum"
+            | "minLength"
+            | "maxLength"
+            | "pattern"
+            | "minItems"
+            | "maxItems"
+            | "uniqueItems"
+            | "minProperties"
+            | "maxProperties"
+            | "multipleOf"
             | "additionalProperties" => {
                 out.insert(k.clone(), v.clone());
             }
@@ -168,7 +184,11 @@ fn list_map_walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Cause>
             for (k, v) in map {
                 let sub = props.and_then(|p| p.get(k)).or(additional);
                 if let Some(sub) = sub {
-                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
                     list_map_walk(v, sub, &p, out, depth + 1);
                 }
             }
@@ -182,12 +202,23 @@ fn list_map_walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Cause>
                     .unwrap_or_default();
                 let mut seen: Vec<Vec<&Value>> = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    let id: Vec<&Value> = keys.iter().map(|k| item.get(*k).unwrap_or(&Value::Null)).collect();
+                    let id: Vec<&Value> = keys
+                        .iter()
+                        .map(|k| item.get(*k).unwrap_or(&Value::Null))
+                        .collect();
                     if seen.contains(&id) {
                         out.push(Cause::new(
                             "FieldValueDuplicate",
                             format!("{path}[{i}]"),
-                            format!("Duplicate value: {}", json!(keys.iter().zip(&id).map(|(k, v)| (k.to_string(), (*v).clone())).collect::<Map<_, _>>())),
+                            format!(
+                                "Duplicate value: {}",
+                                json!(
+                                    keys.iter()
+                                        .zip(&id)
+                                        .map(|(k, v)| (k.to_string(), (*v).clone()))
+                                        .collect::<Map<_, _>>()
+                                )
+                            ),
                         ));
                     } else {
                         seen.push(id);
@@ -229,26 +260,48 @@ pub fn violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<Ca
         }
         let cause = match err.kind() {
             jsonschema::error::ValidationErrorKind::Required { property } => {
-                let prop = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
-                let f = if field.is_empty() { prop } else { format!("{field}.{prop}") };
+                let prop = property
+                    .as_str()
+                    .map_or_else(|| property.to_string(), str::to_owned);
+                let f = if field.is_empty() {
+                    prop
+                } else {
+                    format!("{field}.{prop}")
+                };
                 Cause::required(f)
             }
             jsonschema::error::ValidationErrorKind::Enum { options } => {
                 let supported = options
                     .as_array()
-                    .map(|o| o.iter().map(Value::to_string).collect::<Vec<_>>().join(", "))
+                    .map(|o| {
+                        o.iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
                     .unwrap_or_default();
                 Cause::new(
                     "FieldValueNotSupported",
                     field.clone(),
-                    format!("Unsupported value: {}: supported values: {supported}", err.instance()),
+                    format!(
+                        "Unsupported value: {}: supported values: {supported}",
+                        err.instance()
+                    ),
                 )
             }
             _ => {
-                let shown = if field.is_empty() { "<root>" } else { field.as_str() };
+                let shown = if field.is_empty() {
+                    "<root>"
+                } else {
+                    field.as_str()
+                };
                 Cause::invalid(
                     field.clone(),
-                    format!("Invalid value: {}: {shown} in body {}", short(&err.instance()), reword(&err.to_string())),
+                    format!(
+                        "Invalid value: {}: {shown} in body {}",
+                        short(err.instance()),
+                        reword(&err.to_string())
+                    ),
                 )
             }
         };
@@ -324,20 +377,35 @@ mod tests {
             "top": 3
         });
         prune(&mut v, &schema());
-        assert_eq!(v, json!({
-            "apiVersion": "x/v1", "kind": "K", "metadata": {"name": "a", "labels": {"x": "y"}},
-            "spec": {"image": "i", "extra": {"anything": {"deep": true}}, "ports": [{"name": "a"}]},
-            "status": {"phase": "P"}
-        }));
+        assert_eq!(
+            v,
+            json!({
+                "apiVersion": "x/v1", "kind": "K", "metadata": {"name": "a", "labels": {"x": "y"}},
+                "spec": {"image": "i", "extra": {"anything": {"deep": true}}, "ports": [{"name": "a"}]},
+                "status": {"phase": "P"}
+            })
+        );
     }
 
     #[test]
     fn violations_name_the_field() {
         let v = compile(&schema()).expect("compiles");
-        let causes = violations(&v, &json!({"spec": {"port": 1.5, "mode": "c", "tags": ["a", "a"]}}));
-        let fields: Vec<(&str, &str)> = causes.iter().map(|c| (c.field.as_str(), c.reason.as_str())).collect();
-        assert!(fields.contains(&("spec.image", "FieldValueRequired")), "{causes:?}");
-        assert!(fields.contains(&("spec.mode", "FieldValueNotSupported")), "{causes:?}");
+        let causes = violations(
+            &v,
+            &json!({"spec": {"port": 1.5, "mode": "c", "tags": ["a", "a"]}}),
+        );
+        let fields: Vec<(&str, &str)> = causes
+            .iter()
+            .map(|c| (c.field.as_str(), c.reason.as_str()))
+            .collect();
+        assert!(
+            fields.contains(&("spec.image", "FieldValueRequired")),
+            "{causes:?}"
+        );
+        assert!(
+            fields.contains(&("spec.mode", "FieldValueNotSupported")),
+            "{causes:?}"
+        );
         assert!(fields.iter().any(|(f, _)| *f == "spec.port"), "{causes:?}");
         assert!(fields.iter().any(|(f, _)| *f == "spec.tags"), "{causes:?}");
     }
@@ -355,8 +423,14 @@ mod tests {
             assert!(causes.is_empty(), "{spec}: {causes:?}");
         }
         let causes = violations(&v, &json!({"spec": {"image": "i", "labels": {"k": 1}}}));
-        assert_eq!(causes.first().map(|c| c.field.as_str()), Some("spec.labels.k"));
-        assert!(causes[0].message.contains("must be of type string"), "{causes:?}");
+        assert_eq!(
+            causes.first().map(|c| c.field.as_str()),
+            Some("spec.labels.k")
+        );
+        assert!(
+            causes[0].message.contains("must be of type string"),
+            "{causes:?}"
+        );
     }
 
     #[test]
