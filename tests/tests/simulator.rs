@@ -1410,3 +1410,72 @@ async fn kube_sim_binary_writes_a_working_kubeconfig() {
     assert!(ns.get("default").await.is_ok());
     child.kill().await.expect("stop");
 }
+
+// ---------- a kube-runtime Controller with a finalizer, as the operator runs ----------
+
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct ReconcileError(#[from] kube::runtime::finalizer::Error<kube::Error>);
+
+#[tokio::test]
+async fn kube_runtime_controller_with_finalizer() {
+    use kube::runtime::controller::{Action, Controller};
+    use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+    use std::sync::Arc;
+
+    let (_sim, client) = start_default().await;
+    let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let cleaned = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reconcile =
+        |obj: Arc<ConfigMap>, ctx: Arc<(Api<ConfigMap>, Arc<std::sync::Mutex<Vec<String>>>)>| async move {
+            let (api, cleaned) = (&ctx.0, ctx.1.clone());
+            let result = finalizer(api, "example.com/cleanup", obj, |event| async move {
+                match event {
+                    Finalizer::Apply(o) => {
+                        let patch = json!({"metadata": {"annotations": {"reconciled": "yes"}}});
+                        api.patch(&o.name_any(), &PatchParams::default(), &Patch::Merge(patch))
+                            .await?;
+                        Ok(Action::await_change())
+                    }
+                    Finalizer::Cleanup(o) => {
+                        cleaned.lock().expect("lock").push(o.name_any());
+                        Ok(Action::await_change())
+                    }
+                }
+            })
+            .await;
+            result.map_err(ReconcileError::from)
+        };
+    let controller = Controller::new(
+        api.clone(),
+        watcher::Config::default().labels("managed=yes"),
+    )
+    .run(
+        reconcile,
+        |_, _, _| Action::requeue(Duration::from_millis(200)),
+        Arc::new((api.clone(), cleaned.clone())),
+    )
+    .for_each(|_| async {});
+    let task = tokio::spawn(controller);
+
+    api.create(
+        &PostParams::default(),
+        &cm("ctl", json!({"managed": "yes"}), json!({})),
+    )
+    .await
+    .expect("create");
+    let reconciled = wait_for(api.clone(), "ctl", |c: Option<&ConfigMap>| {
+        c.is_some_and(|c| {
+            c.annotations().get("reconciled").is_some()
+                && c.finalizers().contains(&"example.com/cleanup".to_owned())
+        })
+    })
+    .await;
+    assert_eq!(reconciled.finalizers(), ["example.com/cleanup"]);
+    api.delete("ctl", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_gone(&api, "ctl").await;
+    assert_eq!(*cleaned.lock().expect("lock"), ["ctl"]);
+    task.abort();
+}

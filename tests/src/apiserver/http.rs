@@ -301,6 +301,24 @@ fn delete_options(q: &Query, body: &Value) -> Result<DeleteOptions, ApiError> {
     Ok(opts)
 }
 
+/// Whether the client asked for `PartialObjectMetadata` (kube's `get_metadata`,
+/// `metadata_watcher`); `Table` is not served and falls back to full objects.
+fn wants_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|a| a.split(',').next())
+        .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
+}
+
+fn metadata_list(list: Value) -> Value {
+    let items: Vec<Value> = list["items"]
+        .as_array()
+        .map(|a| a.iter().map(watch::metadata_only).collect())
+        .unwrap_or_default();
+    json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": list["metadata"].clone(), "items": items})
+}
+
 fn resource(
     server: &Arc<ApiServer>,
     method: &Method,
@@ -352,6 +370,7 @@ fn resource(
                     bookmarks: q.flag("allowWatchBookmarks"),
                     send_initial_events: q.flag("sendInitialEvents"),
                     timeout,
+                    metadata_only: wants_metadata(headers),
                 };
                 let mut r = Response::new(Body::from_stream(watch::stream(
                     server.clone(),
@@ -370,10 +389,13 @@ fn resource(
             }
             Method::GET => {
                 let lq = list_query(&q, &rt)?;
-                Ok(json_response(
-                    200,
-                    &server.list(&rt, path.namespace.as_deref(), &lq)?,
-                ))
+                let list = server.list(&rt, path.namespace.as_deref(), &lq)?;
+                let list = if wants_metadata(headers) {
+                    metadata_list(list)
+                } else {
+                    list
+                };
+                Ok(json_response(200, &list))
             }
             Method::POST => {
                 if rt.namespaced && path.namespace.is_none() {
@@ -411,7 +433,17 @@ fn resource(
         Some(_) => return Err(ApiError::no_route(uri.path())),
     };
     match *method {
-        Method::GET => Ok(json_response(200, &server.get(&rt, &ns, &name)?)),
+        Method::GET => {
+            let obj = server.get(&rt, &ns, &name)?;
+            Ok(json_response(
+                200,
+                &if wants_metadata(headers) {
+                    watch::metadata_only(&obj)
+                } else {
+                    obj
+                },
+            ))
+        }
         Method::PUT => {
             let obj = parse_body(body, content_type)?;
             let w = server.update(&rt, &ns, &name, obj, part, &write_opts)?;

@@ -40,14 +40,24 @@ pub fn merge(target: &mut Value, patch: &Value) {
     json_patch::merge(target, patch);
 }
 
-/// Applies an RFC 6902 patch atomically. `Err(Some(message))` when the body is not a JSON patch
-/// (a 400), `Err(None)`-free message otherwise: a failed `test` or a missing path (the real server
-/// answers those with 422 Invalid).
+/// Applies an RFC 6902 patch atomically: all operations or none. `Malformed` is a body that is
+/// not a JSON patch (400); `Failed` a failed `test` or a missing path (422, as the real server).
+///
+/// Trap: like the Go library behind kube-apiserver, `test` with a `null` value passes when the
+/// path does not exist; kube-runtime's finalizer helper relies on it
+/// (`test /metadata/finalizers null`, then `add`).
 pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), JsonPatchError> {
     let ops: json_patch::Patch = serde_json::from_value(patch.clone())
         .map_err(|e| JsonPatchError::Malformed(e.to_string()))?;
     let mut work = target.clone();
-    json_patch::patch(&mut work, &ops).map_err(|e| JsonPatchError::Failed(e.to_string()))?;
+    for op in ops.0 {
+        if let json_patch::PatchOperation::Test(t) = &op {
+            if t.value.is_null() && work.pointer(t.path.as_str()).is_none() {
+                continue;
+            }
+        }
+        json_patch::patch(&mut work, &[op]).map_err(|e| JsonPatchError::Failed(e.to_string()))?;
+    }
     *target = work;
     Ok(())
 }
@@ -276,6 +286,18 @@ mod tests {
         let p = json!([{"op": "test", "path": "/metadata/finalizers", "value": ["a"]}, {"op": "remove", "path": "/metadata/finalizers/0"}]);
         json_patch(&mut t, &p).expect("applies");
         assert_eq!(t, json!({"metadata": {"finalizers": []}}));
+    }
+
+    #[test]
+    fn json_patch_test_null_matches_a_missing_path() {
+        let mut t = json!({"metadata": {"name": "x"}});
+        let p = json!([{"op": "test", "path": "/metadata/finalizers", "value": null}, {"op": "add", "path": "/metadata/finalizers", "value": ["a/b"]}]);
+        json_patch(&mut t, &p).expect("applies");
+        assert_eq!(t["metadata"]["finalizers"], json!(["a/b"]));
+        assert!(
+            matches!(json_patch(&mut t, &p), Err(JsonPatchError::Failed(_))),
+            "present now: the test fails"
+        );
     }
 
     #[test]

@@ -33,9 +33,12 @@ pub struct WatchParams {
     pub bookmarks: bool,
     pub send_initial_events: bool,
     pub timeout: Duration,
+    /// Objects as `PartialObjectMetadata` (metadata-only watches).
+    pub metadata_only: bool,
 }
 
 struct Filter {
+    metadata_only: bool,
     rt: Arc<ResourceType>,
     namespace: Option<String>,
     labels: LabelSelector,
@@ -75,7 +78,16 @@ impl Filter {
                 }
             }
         }?;
-        Some((kind.wire(), present(&self.rt, e.object.clone())))
+        Some((kind.wire(), self.present(e.object.clone())))
+    }
+
+    fn present(&self, obj: Value) -> Value {
+        let obj = present(&self.rt, obj);
+        if self.metadata_only {
+            metadata_only(&obj)
+        } else {
+            obj
+        }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Value {
@@ -85,6 +97,11 @@ impl Filter {
         }
         json!({"type": "BOOKMARK", "object": {"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": metadata}})
     }
+}
+
+/// The `PartialObjectMetadata` view of an object (`Accept: ...;as=PartialObjectMetadata`).
+pub fn metadata_only(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"].clone()})
 }
 
 fn line(v: &Value) -> Bytes {
@@ -114,6 +131,7 @@ async fn run(
     tx: mpsc::Sender<Bytes>,
 ) {
     let filter = Filter {
+        metadata_only: p.metadata_only,
         rt: rt.clone(),
         namespace: p.namespace.clone(),
         labels: p.labels.clone(),
@@ -128,7 +146,7 @@ async fn run(
                     .as_ref()
                     .is_none_or(|ns| ns == crate::apiserver::meta::namespace(&obj));
                 if ns_ok && filter.selects(&obj) {
-                    let ev = json!({"type": "ADDED", "object": present(&rt, obj)});
+                    let ev = json!({"type": "ADDED", "object": filter.present(obj)});
                     if tx.send(line(&ev)).await.is_err() {
                         return;
                     }
