@@ -27,7 +27,7 @@ pub fn parse(schedule: &str) -> Result<Schedule, String> {
         if fields != 5 {
             return Err(format!("expected exactly 5 fields, found {fields}: {s}"));
         }
-        if s.contains(['L', 'W', '#']) && !s.chars().any(|c| c.is_ascii_lowercase()) {
+        if s.split_whitespace().flat_map(|f| f.split(',')).any(is_croner_extension) {
             return Err(format!("unsupported cron syntax (L, W, #): {s}"));
         }
     } else if s == "@reboot" || s.starts_with("@every") {
@@ -39,6 +39,17 @@ pub fn parse(schedule: &str) -> Result<Schedule, String> {
         .sloppy_ranges(true)
         .build();
     parser.parse(s).map(Schedule).map_err(|e| e.to_string())
+}
+
+/// `L`, `5L`, `15W`, `LW`, `5#2`: croner extensions robfig/cron refuses. Month and day
+/// names (`JUL`, `WED`) are fine.
+fn is_croner_extension(item: &str) -> bool {
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    item.contains('#')
+        || item == "L"
+        || item == "LW"
+        || item.strip_suffix('L').is_some_and(digits)
+        || item.strip_suffix('W').is_some_and(digits)
 }
 
 impl Schedule {
