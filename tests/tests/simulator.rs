@@ -1413,6 +1413,12 @@ async fn kube_sim_binary_writes_a_working_kubeconfig() {
 
 // ---------- a kube-runtime Controller with a finalizer, as the operator runs ----------
 
+/// The controller's context: the API and the names its cleanup saw.
+type Ctx = (
+    Api<ConfigMap>,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+);
+
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 struct ReconcileError(#[from] kube::runtime::finalizer::Error<kube::Error>);
@@ -1426,26 +1432,25 @@ async fn kube_runtime_controller_with_finalizer() {
     let (_sim, client) = start_default().await;
     let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
     let cleaned = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let reconcile =
-        |obj: Arc<ConfigMap>, ctx: Arc<(Api<ConfigMap>, Arc<std::sync::Mutex<Vec<String>>>)>| async move {
-            let (api, cleaned) = (&ctx.0, ctx.1.clone());
-            let result = finalizer(api, "example.com/cleanup", obj, |event| async move {
-                match event {
-                    Finalizer::Apply(o) => {
-                        let patch = json!({"metadata": {"annotations": {"reconciled": "yes"}}});
-                        api.patch(&o.name_any(), &PatchParams::default(), &Patch::Merge(patch))
-                            .await?;
-                        Ok(Action::await_change())
-                    }
-                    Finalizer::Cleanup(o) => {
-                        cleaned.lock().expect("lock").push(o.name_any());
-                        Ok(Action::await_change())
-                    }
+    let reconcile = |obj: Arc<ConfigMap>, ctx: Arc<Ctx>| async move {
+        let (api, cleaned) = (&ctx.0, ctx.1.clone());
+        let result = finalizer(api, "example.com/cleanup", obj, |event| async move {
+            match event {
+                Finalizer::Apply(o) => {
+                    let patch = json!({"metadata": {"annotations": {"reconciled": "yes"}}});
+                    api.patch(&o.name_any(), &PatchParams::default(), &Patch::Merge(patch))
+                        .await?;
+                    Ok(Action::await_change())
                 }
-            })
-            .await;
-            result.map_err(ReconcileError::from)
-        };
+                Finalizer::Cleanup(o) => {
+                    cleaned.lock().expect("lock").push(o.name_any());
+                    Ok(Action::await_change())
+                }
+            }
+        })
+        .await;
+        result.map_err(ReconcileError::from)
+    };
     let controller = Controller::new(
         api.clone(),
         watcher::Config::default().labels("managed=yes"),

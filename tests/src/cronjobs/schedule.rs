@@ -27,7 +27,10 @@ pub fn parse(schedule: &str) -> Result<Schedule, String> {
         if fields != 5 {
             return Err(format!("expected exactly 5 fields, found {fields}: {s}"));
         }
-        if s.split_whitespace().flat_map(|f| f.split(',')).any(is_croner_extension) {
+        if s.split_whitespace()
+            .flat_map(|f| f.split(','))
+            .any(is_croner_extension)
+        {
             return Err(format!("unsupported cron syntax (L, W, #): {s}"));
         }
     } else if s == "@reboot" || s.starts_with("@every") {

@@ -3,9 +3,10 @@
 //!
 //! Traps: `runAsNonRoot` and `seccompProfile` may be set on the pod *or* on every container;
 //! `capabilities.drop` must contain `ALL` (any case) and `add` only `NET_BIND_SERVICE`;
-//! init and ephemeral containers are checked too. The simulator adds one rule of its own, off
-//! unless asked for: `readOnlyRootFilesystem: true` on every container (Plimsoll's Jobs promise
-//! it; Pod Security does not require it, OpenShift's restricted SCC does not either).
+//! init and ephemeral containers are checked too. The simulator adds one rule of its own at the
+//! restricted level, on by default and switched off with `--allow-writable-root`:
+//! `readOnlyRootFilesystem: true` on every container (Plimsoll's Jobs promise it; Pod Security
+//! does not require it).
 
 use serde_json::Value;
 
