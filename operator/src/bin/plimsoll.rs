@@ -1,8 +1,8 @@
 //! `plimsoll`: the CLI. Parses arguments, runs one command, maps the result to an exit code.
 
 use clap::Parser;
-use plimsoll::cli::args::{Cli, Command, FeedsCommand};
-use plimsoll::cli::{CommandError, Ctx, ExitStatus, Output, feeds, sbom, vulns};
+use plimsoll::cli::args::{Cli, Command, FeedsCommand, PolicyCommand};
+use plimsoll::cli::{CommandError, Ctx, ExitStatus, Output, feeds, policy, sbom, vulns};
 use std::io::Write as _;
 
 #[tokio::main]
@@ -26,6 +26,10 @@ async fn main() -> std::process::ExitCode {
         Command::Vulns(args) => vulns::run(args, &ctx).await,
         Command::Feeds(FeedsCommand::Sync(args)) => feeds::sync(args, &ctx).await,
         Command::Feeds(FeedsCommand::List(args)) => feeds::list(args, &ctx).await,
+        Command::Scan(args) => policy::scan(args, &ctx).await,
+        Command::Evaluate(args) => policy::evaluate(args, &ctx).await,
+        Command::Policy(PolicyCommand::Validate(args)) => policy::validate(args),
+        Command::Policy(PolicyCommand::Describe(args)) => policy::describe(args),
     };
     #[allow(clippy::print_stderr)]
     match result {
