@@ -311,6 +311,15 @@ fn xml(s: &str) -> String {
     out
 }
 
+/// An attribute value: as [`xml`], with tab and line ends as character references (an
+/// attribute's literal newline reads back as a space).
+fn xml_attr(s: &str) -> String {
+    xml(s)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+}
+
 /// JUnit XML for Jenkins: one `<testsuite>` named after the bundle, one `<testcase>` per row
 /// (classname `gate.trigger`, name the rule id and trigger id), plus a `final_action` test
 /// case that fails when the final action is STOP (a blacklisted image has no failing row).
@@ -333,7 +342,7 @@ pub fn junit(v: &Verdict, image: &ImageInfo, fail_on_warn: bool) -> String {
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" timestamp=\"{}\">",
-        xml(&format!("{} {}", v.bundle_id, image.full_tag)),
+        xml_attr(&format!("{} {}", v.bundle_id, image.full_tag)),
         v.rows.len() + 1,
         rfc3339(v.evaluated_at)
     );
@@ -344,7 +353,11 @@ pub fn junit(v: &Verdict, image: &ImageInfo, fail_on_warn: bool) -> String {
         ("bundleId", v.bundle_id.as_str()),
         ("bundleDigest", v.bundle_digest.as_str()),
     ] {
-        let _ = writeln!(out, "      <property name=\"{k}\" value=\"{}\"/>", xml(val));
+        let _ = writeln!(
+            out,
+            "      <property name=\"{k}\" value=\"{}\"/>",
+            xml_attr(val)
+        );
     }
     let _ = writeln!(out, "    </properties>");
     let final_text = format!("final action {} ({})", lower(v.final_action), reason(v));
@@ -357,7 +370,7 @@ pub fn junit(v: &Verdict, image: &ImageInfo, fail_on_warn: bool) -> String {
             out,
             ">\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>",
             lower(v.final_action),
-            xml(&final_text)
+            xml_attr(&final_text)
         );
     } else {
         let _ = writeln!(
@@ -375,8 +388,8 @@ pub fn junit(v: &Verdict, image: &ImageInfo, fail_on_warn: bool) -> String {
         let _ = write!(
             out,
             "    <testcase classname=\"{}\" name=\"{}\"",
-            xml(&format!("{}.{}", r.gate, r.trigger)),
-            xml(&name)
+            xml_attr(&format!("{}.{}", r.gate, r.trigger)),
+            xml_attr(&name)
         );
         let action = r.effective_action();
         let detail = match &r.whitelisted {
@@ -394,7 +407,7 @@ pub fn junit(v: &Verdict, image: &ImageInfo, fail_on_warn: bool) -> String {
                 out,
                 ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
                 lower(action),
-                xml(&r.check_output),
+                xml_attr(&r.check_output),
                 xml(&detail)
             );
         } else {
@@ -489,5 +502,6 @@ mod tests {
             xml("a<b>&\"c'\u{0}\td\u{FFFF}"),
             "a&lt;b&gt;&amp;&quot;c&apos;\u{FFFD}\td\u{FFFD}"
         );
+        assert_eq!(xml_attr("a\nb\tc"), "a&#10;b&#9;c");
     }
 }
