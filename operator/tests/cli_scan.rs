@@ -377,6 +377,29 @@ fn evaluate_a_saved_analysis_with_the_default_bundle() {
             "{rule}: {fired:#?}"
         );
     }
+    // Matches from a file (a bare list; `vulns -o json` reports work too): the high and
+    // critical ones STOP.
+    let matches = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy/testdata/matches.json");
+    let run = plimsoll(
+        home.path(),
+        &[
+            "evaluate",
+            "--analysis",
+            &analysis_s,
+            "--matches",
+            &matches.display().to_string(),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let fired = rows(&run.json());
+    assert!(
+        fired.iter().any(|(r, a, d)| r == "default-high-vulns"
+            && a == "STOP"
+            && d.contains("CVE-2021-44228")),
+        "{fired:#?}"
+    );
     // With an empty store: same, and the store warns.
     let run = plimsoll(
         home.path(),

@@ -276,7 +276,7 @@ fn read_matches(path: &Path) -> Result<(Vec<Match>, Vec<MatchTimes>), CommandErr
 
 /// `plimsoll policy validate FILE`.
 pub fn validate(args: &PolicyValidateArgs) -> Result<Output, CommandError> {
-    let bytes = read_limited(&args.file, "")?;
+    let bytes = read_limited(&args.file, "policy validate")?;
     let (diags, valid) = match policy::load_bundle(&bytes, format_hint(Some(&args.file))) {
         Ok(b) => (b.warnings().to_vec(), true),
         Err(d) => (d, false),
