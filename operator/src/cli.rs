@@ -3,6 +3,8 @@
 //!
 //! - `db`: which store a command opens (`--db`, else the SQLite file in the user's cache).
 //! - `feeds`: `plimsoll feeds sync` and `plimsoll feeds list`.
+//! - `policy`: `plimsoll scan`, `evaluate` and `policy validate|describe`: verdicts as a
+//!   table, JSON, SARIF or JUnit XML.
 //! - `sbom`: `plimsoll sbom`, and the image analysis other commands reuse.
 //! - `table`: aligned plain-text columns with control characters escaped.
 //! - `vulns`: `plimsoll vulns`, rendered as a table, JSON or SARIF.
@@ -11,6 +13,7 @@ pub mod args;
 pub mod crds;
 pub mod db;
 pub mod feeds;
+pub mod policy;
 pub mod sbom;
 mod table;
 pub mod vulns;

@@ -35,7 +35,7 @@ pub mod mapping;
 pub mod params;
 pub mod pattern;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod validate;
 pub mod whitelist;
 

@@ -1,8 +1,8 @@
 //! `plimsoll`: the CLI. Parses arguments, runs one command, maps the result to an exit code.
 
 use clap::Parser;
-use plimsoll::cli::args::{Cli, Command, FeedsCommand};
-use plimsoll::cli::{CommandError, Ctx, ExitStatus, Output, crds, feeds, sbom, vulns};
+use plimsoll::cli::args::{Cli, Command, FeedsCommand, PolicyCommand};
+use plimsoll::cli::{CommandError, Ctx, ExitStatus, Output, crds, feeds, policy, sbom, vulns};
 use std::io::Write as _;
 
 #[tokio::main]
@@ -31,6 +31,10 @@ async fn main() -> std::process::ExitCode {
             warnings: Vec::new(),
             status: ExitStatus::Success,
         }),
+        Command::Scan(args) => policy::scan(args, &ctx).await,
+        Command::Evaluate(args) => policy::evaluate(args, &ctx).await,
+        Command::Policy(PolicyCommand::Validate(args)) => policy::validate(args),
+        Command::Policy(PolicyCommand::Describe(args)) => policy::describe(args),
     };
     #[allow(clippy::print_stderr)]
     match result {

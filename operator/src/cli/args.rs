@@ -30,6 +30,109 @@ pub enum Command {
     /// (`plimsoll crds | kubectl apply -f -`). With `--out DIR`, each goes to its own file,
     /// `DIR/<plural>.plimsoll.dev.yaml`.
     Crds(CrdsArgs),
+    /// Analyze an image, match it against the store and evaluate a policy bundle.
+    ///
+    /// Exit codes: 0 pass (GO, or WARN unless --fail-on warn), 1 STOP (or WARN with
+    /// --fail-on warn), 2 usage or input error (bad bundle, bad image reference), 3 scan or
+    /// store failure.
+    Scan(ScanArgs),
+    /// Evaluate a policy bundle against a saved Analysis document (`plimsoll sbom -o json`).
+    ///
+    /// Exit codes as `scan`.
+    Evaluate(EvaluateArgs),
+    /// Policy bundles: validate one, describe the gates and triggers.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerdictFormat {
+    /// Anchore's `evaluate check --detail` layout: the verdict, then one line per result.
+    Table,
+    /// The verdict (Plimsoll's own JSON).
+    Json,
+    /// SARIF 2.1.0, for code scanning dashboards: one rule per gate:trigger.
+    Sarif,
+    /// JUnit XML, for CI test reports: one test case per result; STOP fails.
+    Junit,
+}
+
+/// Which final action fails the command (exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Only STOP fails.
+    Stop,
+    /// STOP and WARN fail.
+    Warn,
+}
+
+/// What `scan` and `evaluate` share: the bundle, the output, the threshold, the store.
+#[derive(Debug, Args)]
+pub struct PolicyOptions {
+    /// A policy bundle (JSON or YAML). Default: the bundled Anchore default policy
+    /// (`examples/policies/anchore-default.json`).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = VerdictFormat::Table)]
+    pub output: VerdictFormat,
+    /// The final action from which the command exits with 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Stop, ignore_case = true)]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    #[command(flatten)]
+    pub policy: PolicyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The Analysis JSON document to evaluate (`plimsoll sbom -o json`).
+    #[arg(long, value_name = "FILE")]
+    pub analysis: std::path::PathBuf,
+    /// Vulnerability matches: the JSON of `plimsoll vulns -o json` (or a list of matches).
+    /// Without it, matches come from the store when `--db` (or `PLIMSOLL_DB`) is given, else
+    /// there are none and vulnerability data counts as unavailable.
+    #[arg(long, value_name = "FILE")]
+    pub matches: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyOptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a bundle: every diagnostic with its code, JSON path and line:column.
+    ///
+    /// Exit codes: 0 valid (warnings allowed), 2 invalid or unreadable.
+    Validate(PolicyValidateArgs),
+    /// The gates, triggers and parameters bundles may use.
+    Describe(PolicyDescribeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyValidateArgs {
+    /// The bundle file (JSON or YAML).
+    pub file: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyDescribeArgs {
+    /// Only this gate.
+    pub gate: Option<String>,
+    /// Only this trigger of the gate.
+    pub trigger: Option<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -88,7 +88,7 @@ pub async fn run(args: &VulnsArgs, ctx: &Ctx) -> Result<Output, CommandError> {
     })
 }
 
-fn read_analysis(path: &Path) -> Result<Analysis, CommandError> {
+pub(super) fn read_analysis(path: &Path) -> Result<Analysis, CommandError> {
     let usage = |what: String| CommandError::Usage(anyhow::anyhow!("--analysis {what}"));
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| usage(format!("{shown}: {e}")))?;
