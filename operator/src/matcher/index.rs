@@ -14,8 +14,11 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Advisory {
     pub id: String,
-    /// Every other id it is known by (aliases, upstream, related).
+    /// The other ids of the same flaw: `aliases` and `upstream`, and `related` for errata
+    /// (see [`same_flaw_ids`]). Matches sharing one of these are one vulnerability.
     pub aliases: Vec<String>,
+    /// `related` ids that name other flaws (kept for display, never merged on).
+    pub related: Vec<String>,
     pub summary: Option<String>,
     pub published: Option<String>,
     pub modified: Option<String>,
@@ -31,6 +34,37 @@ pub struct Entry {
     pub severity: SeverityInfo,
     /// `database_specific.fix_state` (Debian tracker: `wont-fix`, `no-fix-yet`, ...).
     pub fix_state: Option<String>,
+}
+
+/// The ids naming the record's own flaw(s), and the `related` ids naming other flaws.
+///
+/// OSV's `related` means "a different but related vulnerability": GO-2024-3106
+/// (CVE-2024-34156, fixed in Go 1.22.7) relates CVE-2022-30635 (GO-2022-0526, fixed in 1.18.4);
+/// merging on it would report the 2024 flaw under the 2022 CVE. Errata are the exception: an
+/// AlmaLinux ALSA, Rocky RLSA, Red Hat RHSA or SUSE update has no `aliases` or `upstream` and
+/// lists the CVEs it fixes in `related`, so for a record without `aliases` and `upstream`,
+/// `related` names its own flaws. (That also reads PyPI's bundled-libwebp records, which
+/// relate CVE-2023-4863 only, as that CVE: the flaw they ship.)
+fn same_flaw_ids(record: &Record) -> (Vec<String>, Vec<String>) {
+    let mut same: Vec<String> = Vec::new();
+    let push = |list: &mut Vec<String>, id: &String| {
+        if *id != record.id && !list.contains(id) {
+            list.push(id.clone());
+        }
+    };
+    for id in record.aliases.iter().chain(&record.upstream) {
+        push(&mut same, id);
+    }
+    let erratum = same.is_empty();
+    let mut related = Vec::new();
+    for id in &record.related {
+        if erratum {
+            push(&mut same, id);
+        } else if !same.contains(id) {
+            push(&mut related, id);
+        }
+    }
+    (same, related)
 }
 
 #[derive(Debug, Default)]
@@ -50,11 +84,12 @@ impl VulnIndex {
         if record.withdrawn.is_some() {
             return;
         }
-        let ids = record.all_ids();
+        let (aliases, related) = same_flaw_ids(record);
         let advisory = self.advisories.len();
         self.advisories.push(Advisory {
             id: record.id.clone(),
-            aliases: ids.iter().skip(1).map(|s| (*s).to_owned()).collect(),
+            aliases,
+            related,
             summary: record.summary.clone(),
             published: record.published.clone(),
             modified: record.modified.clone(),

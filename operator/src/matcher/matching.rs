@@ -84,6 +84,10 @@ pub struct MatchReport {
 }
 
 struct Hit<'a> {
+    /// Order of the hit among the package's hits, which follows the order of its queries: on
+    /// a severity tie the earlier hit names the match (for rpm, the binary package's own name,
+    /// which AlmaLinux and Rocky advisories list, before the source rpm's).
+    seq: usize,
     ids: BTreeSet<&'a str>,
     advisory_id: &'a str,
     ecosystem: &'a str,
@@ -147,6 +151,7 @@ pub fn match_packages(
                 let mut ids: BTreeSet<&str> = adv.aliases.iter().map(String::as_str).collect();
                 ids.insert(&adv.id);
                 hits.push(Hit {
+                    seq: hits.len(),
                     ids,
                     advisory_id: &adv.id,
                     ecosystem: &q.ecosystem,
@@ -196,7 +201,13 @@ fn merge_overlapping(hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
         }
         groups.push((ids, members));
     }
-    groups.into_iter().map(|(_, m)| m).collect()
+    groups
+        .into_iter()
+        .map(|(_, mut m)| {
+            m.sort_by_key(|h| h.seq);
+            m
+        })
+        .collect()
 }
 
 fn canonical_id<'a>(ids: &BTreeSet<&'a str>) -> &'a str {
@@ -216,7 +227,10 @@ fn to_match(pkg: &Package, group: Vec<Hit<'_>>) -> Match {
             fixed.push(f.clone());
         }
     }
-    let best = group.iter().max_by_key(|h| h.severity);
+    // The most severe hit; the first one on a tie (`max_by` would keep the last).
+    let best = group
+        .iter()
+        .max_by(|a, b| a.severity.cmp(&b.severity).then(b.seq.cmp(&a.seq)));
     let fix_state = if !fixed.is_empty() {
         FixState::Fixed
     } else if group.iter().any(|h| h.wont_fix) {
@@ -249,5 +263,203 @@ fn to_match(pkg: &Package, group: Vec<Hit<'_>>) -> Match {
         fixed_versions: fixed,
         fix_state,
         summary: group.iter().find_map(|h| h.summary.map(str::to_owned)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feeds::osv::Record;
+    use plimsoll_analyzer::model::SourcePackage;
+
+    fn record(id: &str, ids: serde_json::Value, eco: &str, name: &str, fixed: &str) -> Record {
+        let mut r = serde_json::json!({
+            "id": id,
+            "affected": [{
+                "package": {"ecosystem": eco, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+            }],
+        });
+        if let (Some(obj), Some(extra)) = (r.as_object_mut(), ids.as_object()) {
+            obj.extend(extra.clone());
+        }
+        serde_json::from_value(r).expect("test record")
+    }
+
+    fn index(records: &[Record]) -> VulnIndex {
+        let mut index = VulnIndex::new();
+        for r in records {
+            index.insert("test", r);
+        }
+        index
+    }
+
+    fn summary(report: &MatchReport) -> Vec<(String, Vec<String>, Vec<String>)> {
+        report
+            .matches
+            .iter()
+            .map(|m| (m.vuln_id.clone(), m.advisories.clone(), m.aliases.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn advisories_sharing_an_id_are_one_match_transitively() {
+        let index = index(&[
+            record(
+                "PYSEC-2018-28",
+                serde_json::json!({"aliases": ["CVE-2018-18074", "GHSA-x84v-xcm2-53pg"]}),
+                "PyPI",
+                "requests",
+                "2.20.0",
+            ),
+            // Shares only the GHSA id with the PYSEC record, and is named by it.
+            record(
+                "GHSA-x84v-xcm2-53pg",
+                serde_json::json!({"aliases": ["CVE-2018-18074"]}),
+                "PyPI",
+                "Requests",
+                "2.20.1",
+            ),
+            // Reaches the group only through the GHSA record's id.
+            record(
+                "OTHER-1",
+                serde_json::json!({"aliases": ["GHSA-x84v-xcm2-53pg"]}),
+                "PyPI",
+                "requests",
+                "2.20.0",
+            ),
+            record(
+                "PYSEC-2023-74",
+                serde_json::json!({"aliases": ["CVE-2023-32681"]}),
+                "PyPI",
+                "requests",
+                "2.31.0",
+            ),
+        ]);
+        let pkg = Package::new(PackageKind::Python, "requests", "2.19.1");
+        let report = match_packages(&[pkg], None, &index);
+        assert_eq!(
+            summary(&report),
+            vec![
+                (
+                    "CVE-2018-18074".to_owned(),
+                    vec!["GHSA-x84v-xcm2-53pg".to_owned(), "OTHER-1".into(), "PYSEC-2018-28".into()],
+                    vec!["GHSA-x84v-xcm2-53pg".to_owned(), "OTHER-1".into(), "PYSEC-2018-28".into()],
+                ),
+                (
+                    "CVE-2023-32681".to_owned(),
+                    vec!["PYSEC-2023-74".to_owned()],
+                    vec!["PYSEC-2023-74".to_owned()],
+                ),
+            ]
+        );
+        assert_eq!(report.matches[0].fixed_versions, ["2.20.0", "2.20.1"]);
+        assert_eq!(report.matches[0].fix_state, FixState::Fixed);
+    }
+
+    #[test]
+    fn related_ids_name_other_flaws_except_in_errata() {
+        // Real shapes: GO-2024-3106 (CVE-2024-34156) relates GO-2022-0526's CVE-2022-30635.
+        let index = index(&[
+            record(
+                "GO-2022-0526",
+                serde_json::json!({"aliases": ["CVE-2022-30635"]}),
+                "Go",
+                "stdlib",
+                "1.18.4",
+            ),
+            record(
+                "GO-2024-3106",
+                serde_json::json!({"aliases": ["CVE-2024-34156"], "related": ["CVE-2022-30635"]}),
+                "Go",
+                "stdlib",
+                "1.22.7",
+            ),
+            // An erratum: the CVEs it fixes sit in `related` only.
+            record(
+                "ALSA-2024:0310",
+                serde_json::json!({"related": ["CVE-2023-5363"]}),
+                "AlmaLinux:9",
+                "openssl-libs",
+                "1:3.0.7-25.el9_3",
+            ),
+        ]);
+        let go = Package::new(PackageKind::GoModule, "stdlib", "go1.17.5");
+        assert_eq!(
+            summary(&match_packages(&[go], None, &index)),
+            vec![
+                (
+                    "CVE-2022-30635".to_owned(),
+                    vec!["GO-2022-0526".to_owned()],
+                    vec!["GO-2022-0526".to_owned()],
+                ),
+                (
+                    "CVE-2024-34156".to_owned(),
+                    vec!["GO-2024-3106".to_owned()],
+                    vec!["GO-2024-3106".to_owned()],
+                ),
+            ]
+        );
+        let newer = Package::new(PackageKind::GoModule, "stdlib", "go1.20.0");
+        assert_eq!(
+            match_packages(&[newer], None, &index).matches[0].vuln_id,
+            "CVE-2024-34156",
+            "not named by the CVE it only relates"
+        );
+
+        let mut rpm = Package::new(PackageKind::Rpm, "openssl-libs", "1:3.0.7-24.el9");
+        rpm.source = Some(SourcePackage {
+            name: "openssl-3.0.7-24.el9.src.rpm".into(),
+            version: None,
+        });
+        let alma = plimsoll_analyzer::model::Distro {
+            id: "almalinux".into(),
+            version_id: Some("9.4".into()),
+            ..Default::default()
+        };
+        let report = match_packages(&[rpm], Some(&alma), &index);
+        assert_eq!(
+            summary(&report),
+            vec![(
+                "CVE-2023-5363".to_owned(),
+                vec!["ALSA-2024:0310".to_owned()],
+                vec!["ALSA-2024:0310".to_owned()],
+            )]
+        );
+    }
+
+    #[test]
+    fn one_advisory_on_binary_and_source_names_the_binary() {
+        // AlmaLinux lists every binary rpm of an update, so the source rpm's name hits too.
+        let mut r = record(
+            "ALSA-2024:2447",
+            serde_json::json!({"related": ["CVE-2023-3446", "CVE-2023-2975"]}),
+            "AlmaLinux:9",
+            "openssl-libs",
+            "1:3.0.7-27.el9",
+        );
+        let mut source_entry = r.affected[0].clone();
+        if let Some(p) = source_entry.package.as_mut() {
+            p.name = "openssl".into();
+        }
+        r.affected.insert(0, source_entry);
+        let index = index(&[r]);
+        let mut rpm = Package::new(PackageKind::Rpm, "openssl-libs", "1:3.0.7-24.el9");
+        rpm.source = Some(SourcePackage {
+            name: "openssl-3.0.7-24.el9.src.rpm".into(),
+            version: None,
+        });
+        let alma = plimsoll_analyzer::model::Distro {
+            id: "almalinux".into(),
+            version_id: Some("9".into()),
+            ..Default::default()
+        };
+        let report = match_packages(&[rpm], Some(&alma), &index);
+        assert_eq!(report.matches.len(), 1, "{report:#?}");
+        let m = &report.matches[0];
+        assert_eq!(m.vuln_id, "CVE-2023-2975");
+        assert_eq!(m.aliases, ["ALSA-2024:2447", "CVE-2023-3446"]);
+        assert_eq!(m.matched_name, "openssl-libs");
+        assert_eq!(m.fixed_versions, ["1:3.0.7-27.el9"]);
     }
 }
