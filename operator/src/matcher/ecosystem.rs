@@ -32,6 +32,24 @@ pub enum Unmatchable {
     UnsupportedKind(PackageKind),
 }
 
+/// The version scheme of an OSV ecosystem, as the matcher queries it: `None` for ecosystems it
+/// never queries. The one place this is decided, so the index (which parses feed versions
+/// ahead) and the queries agree.
+pub fn scheme_for_ecosystem(ecosystem: &str) -> Option<Scheme> {
+    let base = ecosystem.split(':').next().unwrap_or(ecosystem);
+    Some(match base {
+        "Debian" | "Ubuntu" => Scheme::Dpkg,
+        "Alpine" => Scheme::Apk,
+        "AlmaLinux" | "Rocky Linux" => Scheme::Rpm,
+        "PyPI" => Scheme::Pep440,
+        "npm" | "crates.io" | "NuGet" | "Packagist" => Scheme::Semver,
+        "Go" => Scheme::Go,
+        "Maven" => Scheme::Maven,
+        "RubyGems" => Scheme::Gem,
+        _ => return None,
+    })
+}
+
 /// PEP 503: lowercase, runs of `-`, `_`, `.` become one `-`.
 pub fn normalize_pypi(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -112,12 +130,15 @@ fn srpm_name(srpm: &str) -> Option<&str> {
 
 /// Every key the package's advisories may be filed under.
 pub fn queries_for(pkg: &Package, distro: Option<&Distro>) -> Result<Vec<Query>, Unmatchable> {
-    let q = |ecosystem: &str, name: &str, version: &str, scheme: Scheme, by_source: bool| Query {
-        ecosystem: ecosystem.to_owned(),
-        name: index_name(ecosystem, name),
-        version: version.to_owned(),
-        scheme,
-        by_source,
+    let q = |ecosystem: &str, name: &str, version: &str, scheme: Scheme, by_source: bool| {
+        debug_assert_eq!(scheme_for_ecosystem(ecosystem), Some(scheme), "{ecosystem}");
+        Query {
+            ecosystem: ecosystem.to_owned(),
+            name: index_name(ecosystem, name),
+            version: version.to_owned(),
+            scheme,
+            by_source,
+        }
     };
     let mut out = Vec::new();
     match pkg.kind {
@@ -223,7 +244,11 @@ mod tests {
         queries_for(pkg, d)
             .expect("queries")
             .into_iter()
-            .map(|q| (q.ecosystem, q.name, q.version))
+            .map(|q| {
+                // The index parses feed versions with the ecosystem's scheme: they must agree.
+                assert_eq!(scheme_for_ecosystem(&q.ecosystem), Some(q.scheme), "{q:?}");
+                (q.ecosystem, q.name, q.version)
+            })
             .collect()
     }
 

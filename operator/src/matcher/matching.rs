@@ -6,14 +6,12 @@
 //! one flaw. Hits on the same package whose id sets overlap are merged (transitively), and the
 //! merged match is named by its CVE id when it has one, so one vulnerability shows once.
 
-use super::ecosystem::{Unmatchable, queries_for};
-use super::index::VulnIndex;
-use super::ranges::evaluate;
+use super::ecosystem::{Query, Unmatchable, queries_for};
+use super::index::{Advisory, Entry, VulnIndex};
 use crate::severity::Severity;
 use crate::severity::normalize::CvssScore;
 use plimsoll_analyzer::model::{Distro, Package, PackageKind};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -88,26 +86,56 @@ struct Hit<'a> {
     /// a severity tie the earlier hit names the match (for rpm, the binary package's own name,
     /// which AlmaLinux and Rocky advisories list, before the source rpm's).
     seq: usize,
-    ids: BTreeSet<&'a str>,
-    advisory_id: &'a str,
+    advisory: &'a Advisory,
+    entry: &'a Entry,
     ecosystem: &'a str,
     matched_name: &'a str,
-    severity: Severity,
-    cvss: &'a [CvssScore],
-    fixed: Vec<String>,
-    wont_fix: bool,
-    summary: Option<&'a str>,
+    /// This hit's fix versions, in the report-wide buffer of fixes.
+    fixed: std::ops::Range<usize>,
+}
+
+impl Hit<'_> {
+    fn wont_fix(&self) -> bool {
+        matches!(
+            self.entry.fix_state.as_deref(),
+            Some("wont-fix" | "no-dsa" | "ignored" | "end-of-life")
+        )
+    }
+}
+
+/// One future match: a package and its merged hits (a range of `Pass::order`).
+struct Group {
+    package: usize,
+    members: std::ops::Range<usize>,
+}
+
+/// Everything the first pass finds, in flat buffers: no allocation per hit or per group.
+#[derive(Default)]
+struct Pass<'a> {
+    hits: Vec<Hit<'a>>,
+    fixed: Vec<&'a str>,
+    /// Indices into `hits`, group after group.
+    order: Vec<usize>,
+    groups: Vec<Group>,
+    // Scratch for merging one package's hits.
+    pairs: Vec<(u32, usize)>,
+    parent: Vec<usize>,
+    by_root: Vec<(usize, usize)>,
 }
 
 /// Matches every package of an image.
+///
+/// Two passes: the first evaluates every entry and merges hits into groups, in flat buffers;
+/// the second writes exactly as many matches as there are groups.
 pub fn match_packages(
     packages: &[Package],
     distro: Option<&Distro>,
     index: &VulnIndex,
 ) -> MatchReport {
     let mut report = MatchReport::default();
-    for pkg in packages {
-        let queries = match queries_for(pkg, distro) {
+    let queries: Vec<Vec<Query>> = packages
+        .iter()
+        .map(|pkg| match queries_for(pkg, distro) {
             Ok(q) => q,
             Err(e @ Unmatchable::UnknownDistro { .. })
             | Err(e @ Unmatchable::UnsupportedKind(_)) => {
@@ -115,11 +143,14 @@ pub fn match_packages(
                     purl: pkg.purl.clone(),
                     message: e.to_string(),
                 });
-                continue;
+                Vec::new()
             }
-        };
-        let mut hits: Vec<Hit<'_>> = Vec::new();
-        for q in &queries {
+        })
+        .collect();
+    let mut pass = Pass::default();
+    for (package, (pkg, queries)) in packages.iter().zip(&queries).enumerate() {
+        let first = pass.hits.len();
+        for q in queries {
             let entries = index.lookup(&q.ecosystem, &q.name);
             if entries.is_empty() {
                 continue;
@@ -135,111 +166,183 @@ pub fn match_packages(
                 }
             };
             for entry in entries {
-                let Some(hit) = evaluate(&entry.affected, q.scheme, &installed, &q.version) else {
+                if entry.affected.scheme() != q.scheme {
+                    // The index parses by `scheme_for_ecosystem`, as `queries_for` does.
+                    continue;
+                }
+                let fixes = pass.fixed.len();
+                let Some(unparsable) =
+                    entry
+                        .affected
+                        .evaluate_into(&installed, &q.version, &mut pass.fixed)
+                else {
                     continue;
                 };
-                let adv = index.advisory(entry.advisory);
-                for bad in &hit.unparsable {
+                let advisory = index.advisory(entry.advisory);
+                for bad in unparsable {
                     report.notes.push(MatchNote {
                         purl: pkg.purl.clone(),
                         message: format!(
                             "{}: {} version {bad:?} in {} is not readable; event skipped",
-                            adv.id, q.scheme, q.ecosystem
+                            advisory.id, q.scheme, q.ecosystem
                         ),
                     });
                 }
-                let mut ids: BTreeSet<&str> = adv.aliases.iter().map(String::as_str).collect();
-                ids.insert(&adv.id);
-                hits.push(Hit {
-                    seq: hits.len(),
-                    ids,
-                    advisory_id: &adv.id,
+                pass.hits.push(Hit {
+                    seq: pass.hits.len() - first,
+                    advisory,
+                    entry,
                     ecosystem: &q.ecosystem,
                     matched_name: &q.name,
-                    severity: entry.severity.severity,
-                    cvss: &entry.severity.cvss,
-                    fixed: hit.fixed,
-                    wont_fix: matches!(
-                        entry.fix_state.as_deref(),
-                        Some("wont-fix" | "no-dsa" | "ignored" | "end-of-life")
-                    ),
-                    summary: adv.summary.as_deref(),
+                    fixed: fixes..pass.fixed.len(),
                 });
             }
         }
-        for group in merge_overlapping(hits) {
-            report.matches.push(to_match(pkg, group));
-        }
+        pass.merge(package, first);
     }
-    report.matches.sort_by(|a, b| {
-        (b.severity, &a.vuln_id, &a.package.name, &a.package.version).cmp(&(
-            a.severity,
-            &b.vuln_id,
-            &b.package.name,
-            &b.package.version,
-        ))
+    // Sorted before the matches are written (most severe first, then by id and package), so
+    // the sort moves small keys, not matches.
+    let mut ids: Vec<&str> = Vec::new();
+    let mut keys: Vec<(Severity, &str, &Package, usize)> = pass
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(n, g)| {
+            let hits = pass.order[g.members.clone()].iter().map(|&i| &pass.hits[i]);
+            let severity = best_hit(hits.clone()).map_or(Severity::Unknown, |h| h.entry.severity.severity);
+            (severity, group_id(hits, &mut ids), &packages[g.package], n)
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.cmp(b.1))
+            .then_with(|| a.2.name.cmp(&b.2.name))
+            .then_with(|| a.2.version.cmp(&b.2.version))
+            .then_with(|| a.2.purl.cmp(&b.2.purl))
+            .then_with(|| a.2.locations.first().cmp(&b.2.locations.first()))
+            .then(a.3.cmp(&b.3))
     });
+    report.matches.reserve_exact(keys.len());
+    for (_, _, pkg, n) in keys {
+        let g = &pass.groups[n];
+        let hits = pass.order[g.members.clone()].iter().map(|&i| &pass.hits[i]);
+        report.matches.push(to_match(pkg, hits, &pass.fixed, &mut ids));
+    }
     report
 }
 
-/// Groups hits whose id sets overlap, transitively.
-fn merge_overlapping(hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
-    let mut groups: Vec<(BTreeSet<&str>, Vec<Hit<'_>>)> = Vec::new();
-    for hit in hits {
-        let mut ids = hit.ids.clone();
-        let mut members = vec![hit];
-        // Absorb every existing group that shares an id.
-        let mut i = 0;
-        while i < groups.len() {
-            if groups[i].0.iter().any(|id| ids.contains(id)) {
-                let (g_ids, g_members) = groups.swap_remove(i);
-                ids.extend(g_ids);
-                members.extend(g_members);
-            } else {
-                i += 1;
-            }
-        }
-        groups.push((ids, members));
-    }
-    groups
-        .into_iter()
-        .map(|(_, mut m)| {
-            m.sort_by_key(|h| h.seq);
-            m
-        })
-        .collect()
+/// The most severe hit of a group; the first one on a tie (`max_by` would keep the last).
+fn best_hit<'h, 'a>(group: impl Iterator<Item = &'h Hit<'a>>) -> Option<&'h Hit<'a>>
+where
+    'a: 'h,
+{
+    group.max_by(|a, b| {
+        a.entry
+            .severity
+            .severity
+            .cmp(&b.entry.severity.severity)
+            .then(b.seq.cmp(&a.seq))
+    })
 }
 
-fn canonical_id<'a>(ids: &BTreeSet<&'a str>) -> &'a str {
+/// Every id of the group into `ids`, sorted and deduplicated; returns the group's name, the
+/// first CVE id in that order (else GHSA id, else first id).
+fn group_id<'h, 'a>(group: impl Iterator<Item = &'h Hit<'a>>, ids: &mut Vec<&'a str>) -> &'a str
+where
+    'a: 'h,
+{
+    ids.clear();
+    ids.extend(
+        group
+            .flat_map(|h| std::iter::once(&h.advisory.id).chain(&h.advisory.aliases))
+            .map(String::as_str),
+    );
+    ids.sort_unstable();
+    ids.dedup();
     let pick = |prefix: &str| ids.iter().copied().find(|id| id.starts_with(prefix));
     pick("CVE-")
         .or_else(|| pick("GHSA-"))
-        .or_else(|| ids.iter().copied().next())
+        .or_else(|| ids.first().copied())
         .unwrap_or("")
 }
 
-fn to_match(pkg: &Package, group: Vec<Hit<'_>>) -> Match {
-    let ids: BTreeSet<&str> = group.iter().flat_map(|h| h.ids.iter().copied()).collect();
-    let vuln_id = canonical_id(&ids).to_owned();
-    let mut fixed: Vec<String> = Vec::new();
-    for f in group.iter().flat_map(|h| &h.fixed) {
-        if !fixed.contains(f) {
-            fixed.push(f.clone());
+impl Pass<'_> {
+    /// Groups the hits of one package (`hits[first..]`) whose advisories share an id,
+    /// transitively (union-find over the interned ids): groups in the order of their first
+    /// hit, each in hit order.
+    fn merge(&mut self, package: usize, first: usize) {
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        let hits = &self.hits[first..];
+        if hits.is_empty() {
+            return;
+        }
+        self.pairs.clear();
+        self.parent.clear();
+        self.parent.extend(0..hits.len());
+        for (i, h) in hits.iter().enumerate() {
+            self.pairs.extend(h.advisory.keys.iter().map(|&k| (k, i)));
+        }
+        self.pairs.sort_unstable();
+        for w in self.pairs.windows(2) {
+            if w[0].0 == w[1].0 {
+                let (a, b) = (root(&mut self.parent, w[0].1), root(&mut self.parent, w[1].1));
+                // The earlier hit stays the root: a group's root is its first hit.
+                self.parent[a.max(b)] = a.min(b);
+            }
+        }
+        self.by_root.clear();
+        for i in 0..hits.len() {
+            let r = root(&mut self.parent, i);
+            self.by_root.push((r, i));
+        }
+        self.by_root.sort_unstable();
+        let mut start = self.order.len();
+        for (n, &(r, i)) in self.by_root.iter().enumerate() {
+            self.order.push(first + i);
+            let last = self.by_root.get(n + 1).is_none_or(|next| next.0 != r);
+            if last {
+                self.groups.push(Group {
+                    package,
+                    members: start..self.order.len(),
+                });
+                start = self.order.len();
+            }
         }
     }
-    // The most severe hit; the first one on a tie (`max_by` would keep the last).
-    let best = group
-        .iter()
-        .max_by(|a, b| a.severity.cmp(&b.severity).then(b.seq.cmp(&a.seq)));
+}
+
+fn to_match<'a, 'h>(
+    pkg: &Package,
+    group: impl Iterator<Item = &'h Hit<'a>> + Clone,
+    fixes: &[&str],
+    ids: &mut Vec<&'a str>,
+) -> Match
+where
+    'a: 'h,
+{
+    let vuln_id = group_id(group.clone(), ids);
+    let mut fixed: Vec<String> = Vec::new();
+    for f in group.clone().flat_map(|h| &fixes[h.fixed.clone()]) {
+        if !fixed.iter().any(|x| x == f) {
+            fixed.push((*f).to_owned());
+        }
+    }
+    let best = best_hit(group.clone());
     let fix_state = if !fixed.is_empty() {
         FixState::Fixed
-    } else if group.iter().any(|h| h.wont_fix) {
+    } else if group.clone().any(|h| h.wont_fix()) {
         FixState::WontFix
     } else {
         FixState::NotFixed
     };
-    let mut advisories: Vec<String> = group.iter().map(|h| h.advisory_id.to_owned()).collect();
-    advisories.sort();
+    let mut advisories: Vec<String> = group.clone().map(|h| h.advisory.id.clone()).collect();
+    advisories.sort_unstable();
     advisories.dedup();
     Match {
         aliases: ids
@@ -247,7 +350,7 @@ fn to_match(pkg: &Package, group: Vec<Hit<'_>>) -> Match {
             .filter(|id| **id != vuln_id)
             .map(|s| (*s).to_owned())
             .collect(),
-        vuln_id,
+        vuln_id: vuln_id.to_owned(),
         advisories,
         package: MatchedPackage {
             name: pkg.name.clone(),
@@ -258,11 +361,15 @@ fn to_match(pkg: &Package, group: Vec<Hit<'_>>) -> Match {
         },
         ecosystem: best.map(|h| h.ecosystem.to_owned()).unwrap_or_default(),
         matched_name: best.map(|h| h.matched_name.to_owned()).unwrap_or_default(),
-        severity: best.map_or(Severity::Unknown, |h| h.severity),
-        cvss: best.map(|h| h.cvss.to_vec()).unwrap_or_default(),
+        severity: best.map_or(Severity::Unknown, |h| h.entry.severity.severity),
+        cvss: best
+            .map(|h| h.entry.severity.cvss.clone())
+            .unwrap_or_default(),
         fixed_versions: fixed,
         fix_state,
-        summary: group.iter().find_map(|h| h.summary.map(str::to_owned)),
+        summary: group
+            .clone()
+            .find_map(|h| h.advisory.summary.as_deref().map(str::to_owned)),
     }
 }
 

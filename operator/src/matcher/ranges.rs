@@ -10,6 +10,10 @@
 //! Traps: events are not always written in order; a feed's version string the scheme cannot
 //! parse must not sink the whole record (the event is skipped and reported); `fixed: "0"`
 //! (seen in converted Alpine data) would mean "never affected".
+//!
+//! Speed: an entry is [`prepare`]d once, when the index is built (every event and listed
+//! version parsed, events sorted, the `versions` list sorted for binary search), so matching
+//! an installed version is comparisons only, no parsing and no allocation unless it hits.
 
 use super::version::{ParsedVersion, Scheme};
 use crate::feeds::osv::{Affected, Event};
@@ -24,26 +28,41 @@ pub struct RangeHit {
     pub unparsable: Vec<String>,
 }
 
+#[derive(Debug, Clone)]
 enum Bound {
     Introduced(Option<ParsedVersion>),
     /// `fixed: "0"`: fixed below every version, so nothing in this range is affected.
     FixedAtZero,
-    Fixed(ParsedVersion, String),
+    Fixed(ParsedVersion, Box<str>),
     LastAffected(ParsedVersion),
 }
 
-/// `None` when `installed` is not affected by this entry.
-pub fn evaluate(
-    affected: &Affected,
+/// One `affected` entry, parsed for one scheme.
+#[derive(Debug, Clone)]
+pub struct PreparedAffected {
     scheme: Scheme,
-    installed: &ParsedVersion,
-    installed_raw: &str,
-) -> Option<RangeHit> {
-    let mut hit = RangeHit::default();
-    let mut matched = affected.versions.iter().any(|v| {
-        v == installed_raw
-            || scheme.parse(v).ok().and_then(|p| p.cmp_same(installed)) == Some(Ordering::Equal)
-    });
+    /// ECOSYSTEM and SEMVER ranges, each with its events in version order.
+    ranges: Box<[Box<[Bound]>]>,
+    /// The `versions` list, parsed; sorted when the scheme's order is total (all but rpm).
+    versions: Box<[ParsedVersion]>,
+    sorted_versions: bool,
+    /// `versions` entries the scheme cannot parse, compared as strings.
+    raw_versions: Box<[Box<str>]>,
+    /// Event versions the scheme could not parse (skipped, reported with each hit).
+    unparsable: Box<[Box<str>]>,
+}
+
+/// A hit, borrowing from the prepared entry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PreparedHit<'a> {
+    pub fixed: Vec<&'a str>,
+    pub unparsable: &'a [Box<str>],
+}
+
+/// Parses and sorts an entry's events and versions for `scheme`, once.
+pub fn prepare(affected: &Affected, scheme: Scheme) -> PreparedAffected {
+    let mut unparsable: Vec<Box<str>> = Vec::new();
+    let mut ranges: Vec<Box<[Bound]>> = Vec::new();
     for range in &affected.ranges {
         if !matches!(range.kind.as_str(), "ECOSYSTEM" | "SEMVER") {
             continue;
@@ -53,47 +72,132 @@ pub fn evaluate(
             match parse_event(event, scheme) {
                 Ok(Some(b)) => bounds.push(b),
                 Ok(None) => {}
-                Err(raw) => hit.unparsable.push(raw),
+                Err(raw) => unparsable.push(raw.into()),
             }
         }
         bounds.sort_by(cmp_bounds);
-        let mut affected_now = false;
-        let mut fix: Option<&str> = None;
-        for b in &bounds {
-            match b {
-                Bound::Introduced(None) => affected_now = true,
-                Bound::FixedAtZero => affected_now = false,
-                Bound::Introduced(Some(v)) => {
-                    if installed.cmp_same(v).is_some_and(|o| o != Ordering::Less) {
-                        affected_now = true;
-                    }
-                }
-                Bound::Fixed(v, raw) => match installed.cmp_same(v) {
-                    // The first fix above the installed version ends its range.
-                    Some(Ordering::Less) if affected_now && fix.is_none() => fix = Some(raw),
-                    Some(Ordering::Less) | None => {}
-                    Some(_) => affected_now = false,
-                },
-                Bound::LastAffected(v) => {
-                    if installed.cmp_same(v) == Some(Ordering::Greater) {
-                        affected_now = false;
-                    }
-                }
-            }
-            if fix.is_some() {
-                break;
-            }
-        }
-        if affected_now {
-            matched = true;
-            if let Some(f) = fix {
-                if !hit.fixed.iter().any(|x| x == f) {
-                    hit.fixed.push(f.to_owned());
-                }
-            }
+        ranges.push(bounds.into_boxed_slice());
+    }
+    let mut versions = Vec::with_capacity(affected.versions.len());
+    let mut raw_versions: Vec<Box<str>> = Vec::new();
+    for v in &affected.versions {
+        match scheme.parse(v) {
+            Ok(p) => versions.push(p),
+            Err(_) => raw_versions.push(v.as_str().into()),
         }
     }
-    matched.then_some(hit)
+    // rpm's range comparison is not a total order (`1.0` equals `1.0-1` and `1.0-2`), so its
+    // lists are searched linearly.
+    let sorted_versions = scheme != Scheme::Rpm;
+    if sorted_versions {
+        versions.sort_by(|a, b| a.cmp_same(b).unwrap_or(Ordering::Equal));
+    }
+    PreparedAffected {
+        scheme,
+        ranges: ranges.into_boxed_slice(),
+        versions: versions.into_boxed_slice(),
+        sorted_versions,
+        raw_versions: raw_versions.into_boxed_slice(),
+        unparsable: unparsable.into_boxed_slice(),
+    }
+}
+
+impl PreparedAffected {
+    /// The scheme the entry was parsed with.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// `None` when `installed` (parsed by [`Self::scheme`]) is not affected by this entry.
+    pub fn evaluate(
+        &self,
+        installed: &ParsedVersion,
+        installed_raw: &str,
+    ) -> Option<PreparedHit<'_>> {
+        let mut fixed = Vec::new();
+        self.evaluate_into(installed, installed_raw, &mut fixed)
+            .map(|unparsable| PreparedHit { fixed, unparsable })
+    }
+
+    /// [`Self::evaluate`] without allocating: the fixes of the ranges that matched are
+    /// appended to `fixed`; on a hit, the event versions that were skipped are returned.
+    pub fn evaluate_into<'a>(
+        &'a self,
+        installed: &ParsedVersion,
+        installed_raw: &str,
+        fixed: &mut Vec<&'a str>,
+    ) -> Option<&'a [Box<str>]> {
+        let start = fixed.len();
+        let mut matched = if self.sorted_versions {
+            self.versions
+                .binary_search_by(|v| v.cmp_same(installed).unwrap_or(Ordering::Less))
+                .is_ok()
+        } else {
+            self.versions
+                .iter()
+                .any(|v| installed.cmp_same(v) == Some(Ordering::Equal))
+        } || self.raw_versions.iter().any(|v| &**v == installed_raw);
+        for bounds in &*self.ranges {
+            let mut affected_now = false;
+            let mut fix: Option<&str> = None;
+            for b in &**bounds {
+                match b {
+                    Bound::Introduced(None) => affected_now = true,
+                    Bound::FixedAtZero => affected_now = false,
+                    Bound::Introduced(Some(v)) => {
+                        if installed.cmp_same(v).is_some_and(|o| o != Ordering::Less) {
+                            affected_now = true;
+                        }
+                    }
+                    Bound::Fixed(v, raw) => match installed.cmp_same(v) {
+                        // The first fix above the installed version ends its range.
+                        Some(Ordering::Less) if affected_now && fix.is_none() => fix = Some(raw),
+                        Some(Ordering::Less) | None => {}
+                        Some(_) => affected_now = false,
+                    },
+                    Bound::LastAffected(v) => {
+                        if installed.cmp_same(v) == Some(Ordering::Greater) {
+                            affected_now = false;
+                        }
+                    }
+                }
+                if fix.is_some() {
+                    break;
+                }
+            }
+            if affected_now {
+                matched = true;
+                if let Some(f) = fix {
+                    if !fixed[start..].contains(&f) {
+                        fixed.push(f);
+                    }
+                }
+            }
+        }
+        if matched {
+            Some(&self.unparsable)
+        } else {
+            fixed.truncate(start);
+            None
+        }
+    }
+}
+
+/// `None` when `installed` is not affected by this entry. Parses the entry on every call: the
+/// matcher uses [`prepare`] once and [`PreparedAffected::evaluate`] instead.
+pub fn evaluate(
+    affected: &Affected,
+    scheme: Scheme,
+    installed: &ParsedVersion,
+    installed_raw: &str,
+) -> Option<RangeHit> {
+    let prepared = prepare(affected, scheme);
+    prepared
+        .evaluate(installed, installed_raw)
+        .map(|h| RangeHit {
+            fixed: h.fixed.into_iter().map(str::to_owned).collect(),
+            unparsable: h.unparsable.iter().map(|s| s.to_string()).collect(),
+        })
 }
 
 fn parse_event(e: &Event, scheme: Scheme) -> Result<Option<Bound>, String> {
@@ -109,7 +213,7 @@ fn parse_event(e: &Event, scheme: Scheme) -> Result<Option<Bound>, String> {
         if v == "0" {
             return Ok(Some(Bound::FixedAtZero));
         }
-        return parse(v).map(|p| Some(Bound::Fixed(p, v.clone())));
+        return parse(v).map(|p| Some(Bound::Fixed(p, v.as_str().into())));
     }
     if let Some(v) = &e.last_affected {
         return parse(v).map(|p| Some(Bound::LastAffected(p)));
