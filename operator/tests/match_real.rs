@@ -502,9 +502,15 @@ async fn go_binaries_match_the_go_vulndb() {
     let old_at = Some("/opt/old/esbuild");
     let new_at = Some("/opt/new/esbuild");
     assert_eq!(got(&report, "stdlib", old_at), strings(GO_STDLIB_1_17_5));
-    assert_eq!(got(&report, "golang.org/x/sys", old_at), strings(GO_X_SYS_2021));
+    assert_eq!(
+        got(&report, "golang.org/x/sys", old_at),
+        strings(GO_X_SYS_2021)
+    );
     assert_eq!(got(&report, "stdlib", new_at), strings(GO_STDLIB_1_23_1));
-    assert_eq!(got(&report, "golang.org/x/sys", new_at), strings(GO_X_SYS_2022));
+    assert_eq!(
+        got(&report, "golang.org/x/sys", new_at),
+        strings(GO_X_SYS_2022)
+    );
     assert_eq!(
         report.matches.len(),
         GO_STDLIB_1_17_5.len() + GO_X_SYS_2021.len() + GO_STDLIB_1_23_1.len() + GO_X_SYS_2022.len()
@@ -592,7 +598,11 @@ async fn cargo_auditable_binary_matches_rustsec() {
         report.matches.len(),
         SMALLVEC_1_6_0.len() + BYTES_1_5_0.len() + ATTY_0_2_14.len(),
         "{:?}",
-        report.matches.iter().map(|m| (&m.vuln_id, &m.package.purl)).collect::<Vec<_>>()
+        report
+            .matches
+            .iter()
+            .map(|m| (&m.vuln_id, &m.package.purl))
+            .collect::<Vec<_>>()
     );
     let smallvec = &report
         .matches
@@ -662,9 +672,7 @@ const DJANGO_2_2: &[&str] = &[
     "CVE-2022-28347 PYSEC-2022-191",
 ];
 
-const DISTRIBUTED_2021_9_1: &[&str] = &[
-    "CVE-2021-42343 PYSEC-2021-871 PYSEC-2021-872",
-];
+const DISTRIBUTED_2021_9_1: &[&str] = &["CVE-2021-42343 PYSEC-2021-871 PYSEC-2021-872"];
 
 const DJANGO_4_2_11: &[&str] = &[
     "CVE-2024-38875 PYSEC-2024-56",
@@ -781,13 +789,9 @@ const LIBXML2_2_9_14_DEB12U4: &[&str] = &[
     "CVE-2026-1757 DEBIAN-CVE-2026-1757",
 ];
 
-const PAM_1_5_2_6_DEB12U2: &[&str] = &[
-    "CVE-2024-22365 DEBIAN-CVE-2024-22365",
-];
+const PAM_1_5_2_6_DEB12U2: &[&str] = &["CVE-2024-22365 DEBIAN-CVE-2024-22365"];
 
-const LIBXML2_2_9_14_DEB12U6: &[&str] = &[
-    "CVE-2022-2309 DEBIAN-CVE-2022-2309",
-];
+const LIBXML2_2_9_14_DEB12U6: &[&str] = &["CVE-2022-2309 DEBIAN-CVE-2022-2309"];
 
 const GO_STDLIB_1_17_5: &[&str] = &[
     "CVE-2022-1705 GO-2022-0525",
@@ -908,10 +912,7 @@ const GO_STDLIB_1_17_5: &[&str] = &[
     "CVE-2026-56862 GO-2026-6090",
 ];
 
-const GO_X_SYS_2021: &[&str] = &[
-    "CVE-2022-29526 GO-2022-0493",
-    "CVE-2026-39824 GO-2026-5024",
-];
+const GO_X_SYS_2021: &[&str] = &["CVE-2022-29526 GO-2022-0493", "CVE-2026-39824 GO-2026-5024"];
 
 const GO_STDLIB_1_23_1: &[&str] = &[
     "CVE-2024-45336 GO-2025-3420",
@@ -971,20 +972,13 @@ const GO_STDLIB_1_23_1: &[&str] = &[
     "CVE-2026-56862 GO-2026-6090",
 ];
 
-const GO_X_SYS_2022: &[&str] = &[
-    "CVE-2026-39824 GO-2026-5024",
-];
+const GO_X_SYS_2022: &[&str] = &["CVE-2026-39824 GO-2026-5024"];
 
-const SMALLVEC_1_6_0: &[&str] = &[
-    "CVE-2021-25900 RUSTSEC-2021-0003",
-];
+const SMALLVEC_1_6_0: &[&str] = &["CVE-2021-25900 RUSTSEC-2021-0003"];
 
-const BYTES_1_5_0: &[&str] = &[
-    "CVE-2026-25541 RUSTSEC-2026-0007",
-];
+const BYTES_1_5_0: &[&str] = &["CVE-2026-25541 RUSTSEC-2026-0007"];
 
 const ATTY_0_2_14: &[&str] = &[
     "GHSA-g98v-hv3f-hcfr RUSTSEC-2021-0145",
     "RUSTSEC-2024-0375 RUSTSEC-2024-0375",
 ];
-

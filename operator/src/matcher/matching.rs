@@ -171,10 +171,7 @@ pub fn match_packages(
                     continue;
                 }
                 let fixes = pass.fixed.len();
-                let Some(unparsable) =
-                    entry
-                        .affected
-                        .evaluate_into(&installed, &q.version, &mut pass.fixed)
+                let Some(unparsable) = entry.affected.evaluate_into(&installed, &mut pass.fixed)
                 else {
                     continue;
                 };
@@ -209,7 +206,8 @@ pub fn match_packages(
         .enumerate()
         .map(|(n, g)| {
             let hits = pass.order[g.members.clone()].iter().map(|&i| &pass.hits[i]);
-            let severity = best_hit(hits.clone()).map_or(Severity::Unknown, |h| h.entry.severity.severity);
+            let severity =
+                best_hit(hits.clone()).map_or(Severity::Unknown, |h| h.entry.severity.severity);
             (severity, group_id(hits, &mut ids), &packages[g.package], n)
         })
         .collect();
@@ -226,7 +224,9 @@ pub fn match_packages(
     for (_, _, pkg, n) in keys {
         let g = &pass.groups[n];
         let hits = pass.order[g.members.clone()].iter().map(|&i| &pass.hits[i]);
-        report.matches.push(to_match(pkg, hits, &pass.fixed, &mut ids));
+        report
+            .matches
+            .push(to_match(pkg, hits, &pass.fixed, &mut ids));
     }
     report
 }
@@ -291,7 +291,10 @@ impl Pass<'_> {
         self.pairs.sort_unstable();
         for w in self.pairs.windows(2) {
             if w[0].0 == w[1].0 {
-                let (a, b) = (root(&mut self.parent, w[0].1), root(&mut self.parent, w[1].1));
+                let (a, b) = (
+                    root(&mut self.parent, w[0].1),
+                    root(&mut self.parent, w[1].1),
+                );
                 // The earlier hit stays the root: a group's root is its first hit.
                 self.parent[a.max(b)] = a.min(b);
             }
@@ -450,8 +453,16 @@ mod tests {
             vec![
                 (
                     "CVE-2018-18074".to_owned(),
-                    vec!["GHSA-x84v-xcm2-53pg".to_owned(), "OTHER-1".into(), "PYSEC-2018-28".into()],
-                    vec!["GHSA-x84v-xcm2-53pg".to_owned(), "OTHER-1".into(), "PYSEC-2018-28".into()],
+                    vec![
+                        "GHSA-x84v-xcm2-53pg".to_owned(),
+                        "OTHER-1".into(),
+                        "PYSEC-2018-28".into()
+                    ],
+                    vec![
+                        "GHSA-x84v-xcm2-53pg".to_owned(),
+                        "OTHER-1".into(),
+                        "PYSEC-2018-28".into()
+                    ],
                 ),
                 (
                     "CVE-2023-32681".to_owned(),
