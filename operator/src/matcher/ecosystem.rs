@@ -344,4 +344,37 @@ mod tests {
         jar.namespace = Some("org.apache.commons".into());
         assert_eq!(keys(&jar, None)[0].1, "org.apache.commons:commons-text");
     }
+
+    #[test]
+    fn every_query_uses_its_ecosystems_scheme() {
+        // `keys` asserts that the query's scheme is `scheme_for_ecosystem`'s, which the index
+        // parses feed versions with.
+        let mut jar = Package::new(PackageKind::Java, "commons-text", "1.9");
+        jar.namespace = Some("org.apache.commons".into());
+        let rocky = Package::new(PackageKind::Rpm, "bash", "5.1.8-9.el9");
+        let apk = Package::new(PackageKind::Apk, "musl", "1.2.4-r2");
+        for (pkg, distro) in [
+            (Package::new(PackageKind::Gem, "rack", "2.2.3"), None),
+            (
+                Package::new(PackageKind::Dotnet, "Newtonsoft.Json", "12.0.1"),
+                None,
+            ),
+            (
+                Package::new(PackageKind::Composer, "laravel/framework", "v8.0.0"),
+                None,
+            ),
+            (Package::new(PackageKind::Npm, "lodash", "4.17.15"), None),
+            (
+                Package::new(PackageKind::RustCrate, "smallvec", "1.6.0"),
+                None,
+            ),
+            (jar, None),
+            (rocky, Some(distro("rocky", "9.3"))),
+            (apk, Some(distro("alpine", "3.19.1"))),
+        ] {
+            assert_eq!(keys(&pkg, distro.as_ref()).len(), 1, "{pkg:?}");
+        }
+        assert_eq!(scheme_for_ecosystem("Ubuntu:22.04:LTS"), Some(Scheme::Dpkg));
+        assert_eq!(scheme_for_ecosystem("Hex"), None);
+    }
 }

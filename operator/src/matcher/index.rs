@@ -1,5 +1,6 @@
 //! The in-memory vulnerability index: every affected entry of every advisory, keyed by
-//! (ecosystem, name), with each advisory's severity worked out once at build time.
+//! (ecosystem, name), with each advisory's severity worked out and its versions parsed (by the
+//! ecosystem's scheme, [`super::ranges::prepare`]) once at build time.
 //!
 //! The matcher looks packages up here rather than in SQL one package at a time (Grype's way,
 //! and why it takes hours on large SBOMs): the index is built once from the store, and a

@@ -5,6 +5,13 @@
 //! `CVE-2024-1`, a GHSA with alias `CVE-2024-1` and a PYSEC with aliases of both all describe
 //! one flaw. Hits on the same package whose id sets overlap are merged (transitively), and the
 //! merged match is named by its CVE id when it has one, so one vulnerability shows once.
+//! `related` ids are not merged on, except in errata (see `index::same_flaw_ids`): GO-2024-3106
+//! relates the CVE of an older, different gob flaw.
+//!
+//! Matches come out most severe first, then by vulnerability id and package. Speed (10 000
+//! packages against 500 000 entries, `examples/match_bench.rs`): no parsing at match time
+//! (the index holds parsed entries), ids merged as interned integers, hits and groups in flat
+//! buffers, and the output sorted as small keys before the matches are written.
 
 use super::ecosystem::{Query, Unmatchable, queries_for};
 use super::index::{Advisory, Entry, VulnIndex};
