@@ -32,6 +32,24 @@ pub enum Unmatchable {
     UnsupportedKind(PackageKind),
 }
 
+/// The version scheme of an OSV ecosystem, as the matcher queries it: `None` for ecosystems it
+/// never queries. The one place this is decided, so the index (which parses feed versions
+/// ahead) and the queries agree.
+pub fn scheme_for_ecosystem(ecosystem: &str) -> Option<Scheme> {
+    let base = ecosystem.split(':').next().unwrap_or(ecosystem);
+    Some(match base {
+        "Debian" | "Ubuntu" => Scheme::Dpkg,
+        "Alpine" => Scheme::Apk,
+        "AlmaLinux" | "Rocky Linux" => Scheme::Rpm,
+        "PyPI" => Scheme::Pep440,
+        "npm" | "crates.io" | "NuGet" | "Packagist" => Scheme::Semver,
+        "Go" => Scheme::Go,
+        "Maven" => Scheme::Maven,
+        "RubyGems" => Scheme::Gem,
+        _ => return None,
+    })
+}
+
 /// PEP 503: lowercase, runs of `-`, `_`, `.` become one `-`.
 pub fn normalize_pypi(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -132,12 +150,15 @@ fn srpm_name(srpm: &str) -> Option<&str> {
 
 /// Every key the package's advisories may be filed under.
 pub fn queries_for(pkg: &Package, distro: Option<&Distro>) -> Result<Vec<Query>, Unmatchable> {
-    let q = |ecosystem: &str, name: &str, version: &str, scheme: Scheme, by_source: bool| Query {
-        ecosystem: ecosystem.to_owned(),
-        name: index_name(ecosystem, name),
-        version: version.to_owned(),
-        scheme,
-        by_source,
+    let q = |ecosystem: &str, name: &str, version: &str, scheme: Scheme, by_source: bool| {
+        debug_assert_eq!(scheme_for_ecosystem(ecosystem), Some(scheme), "{ecosystem}");
+        Query {
+            ecosystem: ecosystem.to_owned(),
+            name: index_name(ecosystem, name),
+            version: version.to_owned(),
+            scheme,
+            by_source,
+        }
     };
     let mut out = Vec::new();
     match pkg.kind {
@@ -243,7 +264,11 @@ mod tests {
         queries_for(pkg, d)
             .expect("queries")
             .into_iter()
-            .map(|q| (q.ecosystem, q.name, q.version))
+            .map(|q| {
+                // The index parses feed versions with the ecosystem's scheme: they must agree.
+                assert_eq!(scheme_for_ecosystem(&q.ecosystem), Some(q.scheme), "{q:?}");
+                (q.ecosystem, q.name, q.version)
+            })
             .collect()
     }
 
@@ -396,5 +421,38 @@ mod tests {
         let mut jar = Package::new(PackageKind::Java, "commons-text", "1.9");
         jar.namespace = Some("org.apache.commons".into());
         assert_eq!(keys(&jar, None)[0].1, "org.apache.commons:commons-text");
+    }
+
+    #[test]
+    fn every_query_uses_its_ecosystems_scheme() {
+        // `keys` asserts that the query's scheme is `scheme_for_ecosystem`'s, which the index
+        // parses feed versions with.
+        let mut jar = Package::new(PackageKind::Java, "commons-text", "1.9");
+        jar.namespace = Some("org.apache.commons".into());
+        let rocky = Package::new(PackageKind::Rpm, "bash", "5.1.8-9.el9");
+        let apk = Package::new(PackageKind::Apk, "musl", "1.2.4-r2");
+        for (pkg, distro) in [
+            (Package::new(PackageKind::Gem, "rack", "2.2.3"), None),
+            (
+                Package::new(PackageKind::Dotnet, "Newtonsoft.Json", "12.0.1"),
+                None,
+            ),
+            (
+                Package::new(PackageKind::Composer, "laravel/framework", "v8.0.0"),
+                None,
+            ),
+            (Package::new(PackageKind::Npm, "lodash", "4.17.15"), None),
+            (
+                Package::new(PackageKind::RustCrate, "smallvec", "1.6.0"),
+                None,
+            ),
+            (jar, None),
+            (rocky, Some(distro("rocky", "9.3"))),
+            (apk, Some(distro("alpine", "3.19.1"))),
+        ] {
+            assert_eq!(keys(&pkg, distro.as_ref()).len(), 1, "{pkg:?}");
+        }
+        assert_eq!(scheme_for_ecosystem("Ubuntu:22.04:LTS"), Some(Scheme::Dpkg));
+        assert_eq!(scheme_for_ecosystem("Hex"), None);
     }
 }
