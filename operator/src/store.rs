@@ -396,7 +396,7 @@ mod tests {
                     .await
                     .expect("count")
             });
-            assert_eq!(applied, 1);
+            assert_eq!(applied, 2, "every migration applied once");
         }
     }
 

@@ -140,9 +140,9 @@ fn cis_stops_the_secrets_image() {
         has("cis-4.10-no-secrets", "STOP", "/root/.ssh/id_rsa"),
         "{rows:#?}"
     );
-    // The CIS bundle makes 4.8 (setuid/setgid) a WARN, not a STOP.
+    // CIS 4.8: setuid/setgid files STOP (remove the bit or the file).
     assert!(
-        has("cis-4.8-setuid-setgid", "WARN", "/usr/bin/su"),
+        has("cis-4.8-setuid-setgid", "STOP", "/usr/bin/su"),
         "{rows:#?}"
     );
 

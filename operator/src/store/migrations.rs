@@ -12,12 +12,20 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 use std::borrow::Cow;
 
 /// (version, description, SQLite SQL, PostgreSQL SQL).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "store",
-    include_str!("../../migrations/sqlite/0001_store.sql"),
-    include_str!("../../migrations/postgres/0001_store.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "store",
+        include_str!("../../migrations/sqlite/0001_store.sql"),
+        include_str!("../../migrations/postgres/0001_store.sql"),
+    ),
+    (
+        2,
+        "advisories_by_id",
+        include_str!("../../migrations/sqlite/0002_advisories_by_id.sql"),
+        include_str!("../../migrations/postgres/0002_advisories_by_id.sql"),
+    ),
+];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {
     let migrations = MIGRATIONS
