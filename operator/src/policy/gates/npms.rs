@@ -8,7 +8,7 @@
 //! `vulnerabilities` gate's business.
 
 use super::Output;
-use super::ruby_gems::{Blacklisted, blacklist};
+use super::ruby_gems::{Blacklisted, blacklist, feed_data_unavailable};
 use crate::policy::facts::Facts;
 use crate::policy::params::{GateDoc, ParamDoc, ParamKind, Params, TriggerDoc};
 use plimsoll_analyzer::model::PackageKind;
@@ -83,15 +83,7 @@ pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
         }
         Check::Blacklisted(b) => blacklist(b, PackageKind::Npm, "NPM", facts, out),
         Check::FeedDataUnavailable => {
-            if facts
-                .input
-                .analysis
-                .packages
-                .iter()
-                .any(|p| p.kind == PackageKind::Npm)
-            {
-                out.fire("NPM packages are present but the npm feed is not available - will be unable to perform checks that require feed data".into());
-            }
+            feed_data_unavailable(PackageKind::Npm, "NPM", "npm", facts, out);
         }
     }
 }

@@ -72,6 +72,22 @@ impl Blacklisted {
     }
 }
 
+/// `feed_data_unavailable`, shared with the npms gate: fires when packages of `kind` are present,
+/// since Plimsoll has no package feed for them (`label` as Anchore writes it, `feed` in prose).
+pub(crate) fn feed_data_unavailable(
+    kind: PackageKind,
+    label: &str,
+    feed: &str,
+    facts: &Facts<'_>,
+    out: &mut Output,
+) {
+    if facts.input.analysis.packages.iter().any(|p| p.kind == kind) {
+        out.fire(format!(
+            "{label} packages are present but the {feed} feed is not available - will be unable to perform checks that require feed data"
+        ));
+    }
+}
+
 pub(crate) fn blacklist(
     b: &Blacklisted,
     kind: PackageKind,
@@ -120,15 +136,7 @@ pub(crate) fn evaluate(check: &Check, facts: &Facts<'_>, out: &mut Output) {
         }
         Check::Blacklist(b) => blacklist(b, PackageKind::Gem, "Gem", facts, out),
         Check::FeedDataUnavailable => {
-            if facts
-                .input
-                .analysis
-                .packages
-                .iter()
-                .any(|p| p.kind == PackageKind::Gem)
-            {
-                out.fire("Gem packages are present but the gem feed is not available - will be unable to perform checks that require feed data".into());
-            }
+            feed_data_unavailable(PackageKind::Gem, "Gem", "gem", facts, out);
         }
     }
 }
