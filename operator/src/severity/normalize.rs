@@ -322,7 +322,6 @@ fn add_affected(builder: &mut SeverityBuilder, affected: &osv::Affected, source:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     fn record(json: &str) -> osv::Record {
         osv::Record::from_json(json.as_bytes()).expect("test record")
@@ -630,30 +629,11 @@ mod tests {
         assert_eq!(back, info);
     }
 
-    /// `shared/vulndata` beside the clone (CI), or `$PLIMSOLL_VULNDATA`. Missing: a failure
-    /// under CI=true, otherwise a skip with a notice.
-    #[allow(clippy::print_stderr, reason = "the skip notice is the point")]
+    /// A `shared/vulndata` file as text, located (and skipped outside CI) the way every
+    /// whole-file test locates it.
     fn vulndata(file: &str) -> Option<String> {
-        let dir = std::env::var_os("PLIMSOLL_VULNDATA").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vulndata"),
-            PathBuf::from,
-        );
-        let path = dir.join(file);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) => {
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "{} is required in CI: {e}",
-                    path.display()
-                );
-                eprintln!(
-                    "notice: skipping, {} not readable ({e}); set PLIMSOLL_VULNDATA",
-                    path.display()
-                );
-                None
-            }
-        }
+        crate::feeds::test_data::read(file)
+            .map(|bytes| String::from_utf8(bytes).expect("shared/vulndata files are UTF-8"))
     }
 
     #[test]
