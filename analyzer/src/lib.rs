@@ -6,6 +6,7 @@
 //! - `catalog`: one cataloger per ecosystem, and the distro.
 //! - `content`: secret and content patterns, redaction.
 //! - `facts`: the image config and the reconstructed Dockerfile.
+//! - `ingest`: the wire types of the operator's ingest API, and the analyzer Job's client.
 //! - `model`: the Analysis document (the wire format) and purls.
 //! - `output`: CycloneDX, SPDX and table renderings of an analysis.
 //! - `scan`: the pipeline that ties them together.
@@ -15,6 +16,7 @@ pub mod catalog;
 pub mod cli;
 pub mod content;
 pub mod facts;
+pub mod ingest;
 pub mod layers;
 pub mod model;
 pub mod output;
