@@ -2,7 +2,10 @@
 //!
 //! - `cli`: argument definitions (`cli/args.rs`) and one module per command.
 //! - `crd`: the custom resources (ImageScan, PolicyBundle, Subscription) and their CRDs.
+//! - `evaluation`: one image judged against the store (matches, verdict, counts); shared by
+//!   the CLI and the operator.
 //! - `feeds`: the OSV model, feed formats and sources.
+//! - `operator`: the in-cluster operator: controllers, analyzer Jobs, the HTTP server.
 //! - `matcher`: vulnerability matching; `matcher/version` orders versions per ecosystem.
 //! - `policy`: Anchore-compatible policy bundles: validation with diagnostics, evaluation to a
 //!   verdict, the gate reference.
@@ -13,9 +16,11 @@
 //!   first-seen times recorded.
 
 pub mod cli;
+pub mod evaluation;
 pub mod crd;
 pub mod feeds;
 pub mod matcher;
+pub mod operator;
 pub mod policy;
 pub mod severity;
 pub mod store;

@@ -32,6 +32,7 @@
 
 mod advisories;
 mod analyses;
+mod analyzer_jobs;
 mod error;
 mod evaluations;
 mod feed_sources;
@@ -45,6 +46,7 @@ pub(crate) mod testing;
 
 pub use advisories::{AffectedRow, SyncOutcome};
 pub use analyses::{AnalysisInfo, PutOutcome, StoredAnalysis};
+pub use analyzer_jobs::{AnalyzerJob, Finish, JobOutcome};
 pub use error::Error;
 pub use evaluations::{Evaluation, FinalAction, NewEvaluation, UnknownFinalAction};
 pub use feed_sources::{FeedSource, FeedSourceSpec};
@@ -94,6 +96,11 @@ impl Timestamp {
 
     pub const fn unix_millis(self) -> i64 {
         self.0
+    }
+
+    /// The current time.
+    pub fn now() -> Self {
+        Self::from_system_time(SystemTime::now())
     }
 
     /// Saturates outside ±292 million years.
@@ -396,7 +403,7 @@ mod tests {
                     .await
                     .expect("count")
             });
-            assert_eq!(applied, 2, "every migration applied once");
+            assert_eq!(applied, migrations::MIGRATIONS.len() as i64, "every migration applied once");
         }
     }
 

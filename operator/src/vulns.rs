@@ -112,7 +112,18 @@ impl VulnReport {
 pub async fn scan(store: &Store, analysis: &Analysis, now: Timestamp) -> store::Result<VulnReport> {
     let refs = package_refs(analysis);
     store.put_analysis(analysis, &refs, now).await?;
-    let index = candidate_index(store, &refs).await?;
+    match_and_record(store, analysis, &refs, now).await
+}
+
+/// Matches an analysis (already stored) against the store and records the matches' times at
+/// `now`; `refs` are its [`package_refs`].
+pub async fn match_and_record(
+    store: &Store,
+    analysis: &Analysis,
+    refs: &[PackageRef],
+    now: Timestamp,
+) -> store::Result<VulnReport> {
+    let index = candidate_index(store, refs).await?;
     let report = match_packages(&analysis.packages, analysis.distro.as_ref(), &index);
     let observed: Vec<ObservedMatch> = report
         .matches

@@ -6,10 +6,7 @@
 //! [`Verdict`] as a table, JSON, SARIF or JUnit XML (`render`).
 //!
 //! Traps:
-//! - An empty store is a warning, not an error: vulnerability gates then see no matches, and
-//!   `vulnerability_data_unavailable` fires (the feed sync time is `None`).
-//! - The feed sync time handed to `stale_feed_data` is the OLDEST last successful sync among
-//!   the sources holding records: one stale source makes the data stale.
+//! - The store side (empty store, the feed sync time) is [`crate::evaluation`]'s.
 //! - Exit codes: 1 only for the final action (STOP, or WARN with `--fail-on warn`); a bundle
 //!   that does not load is a usage error (2) and is reported with every diagnostic.
 
@@ -25,7 +22,7 @@ use crate::policy::{
     self, Action, Diagnostic, EvalInput, FormatHint, GateDoc, ImageRef, MatchTimes, ValidBundle,
     Verdict,
 };
-use crate::store::{Store, Timestamp};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use plimsoll_analyzer::model::Analysis;
 use std::fmt::Write as _;
@@ -62,7 +59,7 @@ pub async fn evaluate(args: &EvaluateArgs, ctx: &Ctx) -> Result<Output, CommandE
             match_times: &times,
             feed_sync: None,
             image: &image,
-            now: chrono_time(ctx.now()),
+            now: crate::evaluation::chrono_time(ctx.now()),
         };
         let verdict = policy::evaluate(&bundle, &input);
         let warnings = vec![
@@ -79,7 +76,7 @@ pub async fn evaluate(args: &EvaluateArgs, ctx: &Ctx) -> Result<Output, CommandE
             match_times: &[],
             feed_sync: None,
             image: &image,
-            now: chrono_time(ctx.now()),
+            now: crate::evaluation::chrono_time(ctx.now()),
         };
         let verdict = policy::evaluate(&bundle, &input);
         let warnings =
@@ -105,44 +102,10 @@ async fn evaluate_with_store(
     store: &Store,
     ctx: &Ctx,
 ) -> Result<(Verdict, Vec<String>), CommandError> {
-    let scan_err = |e: crate::store::Error| CommandError::Scan(e.into());
-    let mut warnings = Vec::new();
-    let sources = store.feed_sources().await.map_err(scan_err)?;
-    let with_data: Vec<_> = sources.iter().filter(|s| s.record_count > 0).collect();
-    if with_data.is_empty() {
-        warnings.push(
-            "no feed data: run `plimsoll feeds sync`; vulnerability gates see no matches"
-                .to_owned(),
-        );
-    }
-    let feed_sync = with_data
-        .iter()
-        .filter_map(|s| s.last_success_at)
-        .min()
-        .map(chrono_time);
-    let now = ctx.now();
-    let report = crate::vulns::scan(store, analysis, now)
+    let judged = crate::evaluation::judge(store, bundle, analysis, ctx.now())
         .await
-        .map_err(scan_err)?;
-    let times: Vec<MatchTimes> = report
-        .matches
-        .iter()
-        .map(|m| MatchTimes {
-            first_seen: Some(chrono_time(m.first_seen)),
-            fix_first_seen: m.fix_first_seen.map(chrono_time),
-        })
-        .collect();
-    let matches: Vec<Match> = report.matches.into_iter().map(|m| m.found).collect();
-    let image = ImageRef::from_analysis(analysis);
-    let input = EvalInput {
-        analysis,
-        matches: &matches,
-        match_times: &times,
-        feed_sync,
-        image: &image,
-        now: chrono_time(now),
-    };
-    Ok((policy::evaluate(bundle, &input), warnings))
+        .map_err(|e| CommandError::Scan(e.into()))?;
+    Ok((judged.verdict, judged.warnings))
 }
 
 fn finish(
@@ -184,9 +147,6 @@ pub fn exit_status(action: Action, fail_on: FailOn) -> ExitStatus {
     }
 }
 
-fn chrono_time(t: Timestamp) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.unix_millis()).unwrap_or_default()
-}
 
 fn read_limited(path: &Path, flag: &str) -> Result<Vec<u8>, CommandError> {
     let usage = |what: String| CommandError::Usage(anyhow::anyhow!("{flag} {what}"));

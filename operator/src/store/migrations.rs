@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 use std::borrow::Cow;
 
 /// (version, description, SQLite SQL, PostgreSQL SQL).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+pub(super) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (
         1,
         "store",
@@ -24,6 +24,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "advisories_by_id",
         include_str!("../../migrations/sqlite/0002_advisories_by_id.sql"),
         include_str!("../../migrations/postgres/0002_advisories_by_id.sql"),
+    ),
+    (
+        3,
+        "analyzer_jobs",
+        include_str!("../../migrations/sqlite/0003_analyzer_jobs.sql"),
+        include_str!("../../migrations/postgres/0003_analyzer_jobs.sql"),
     ),
 ];
 

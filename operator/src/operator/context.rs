@@ -1,0 +1,79 @@
+//! What every reconcile and request handler shares: the client, the store, the configuration,
+//! the caches fed by the watches, the slot counter, and the channel that wakes scans.
+
+use super::bundles::BundleCache;
+use super::config::OperatorArgs;
+use super::metrics::Metrics;
+use super::slots::Slots;
+use crate::crd::{ImageScan, PolicyBundle};
+use crate::store::Store;
+use k8s_openapi::api::batch::v1::Job;
+use kube::runtime::events::Recorder;
+use kube::runtime::reflector::{ObjectRef, Store as Cache};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// How long a digest claimed by one analyzer Job keeps others waiting.
+pub const CLAIM_TTL: Duration = Duration::from_secs(20 * 60);
+
+pub struct Context {
+    pub client: kube::Client,
+    pub store: Store,
+    pub config: OperatorArgs,
+    pub bundles: BundleCache,
+    pub slots: Mutex<Slots>,
+    /// Analyzer Jobs, as the watch sees them.
+    pub jobs: Cache<Job>,
+    /// PolicyBundles, as the watch sees them.
+    pub bundle_cache: Cache<PolicyBundle>,
+    /// ImageScans, set once the controller exists.
+    pub scans: OnceLock<Cache<ImageScan>>,
+    /// Reconcile these scans now.
+    pub wake: UnboundedSender<ObjectRef<ImageScan>>,
+    pub recorder: Recorder,
+    pub metrics: Metrics,
+    /// Digest -> (namespace/Job analyzing it, since when).
+    pub claims: Mutex<HashMap<String, (String, Instant)>>,
+    /// Consecutive reconcile errors per scan, for the backoff.
+    pub errors: Mutex<HashMap<ObjectRef<ImageScan>, u32>>,
+}
+
+impl Context {
+    /// Wakes the scans whose analyzer Job is `job_name` in `namespace`.
+    pub fn wake_job(&self, namespace: &str, job_name: &str) {
+        let Some(scans) = self.scans.get() else {
+            return;
+        };
+        for scan in scans.state() {
+            if scan.metadata.namespace.as_deref() == Some(namespace)
+                && super::analyzer_job::JobKey::of(&scan, &self.config.default_platform).job_name()
+                    == job_name
+            {
+                let _ = self.wake.send(ObjectRef::from_obj(scan.as_ref()));
+            }
+        }
+    }
+
+    /// Claims `digest` for `job` unless another Job holds a live claim; returns the holder.
+    pub fn claim(&self, digest: &str, job: &str, now: Instant) -> Result<(), String> {
+        let Ok(mut claims) = self.claims.lock() else {
+            return Ok(());
+        };
+        claims.retain(|_, (_, at)| now.saturating_duration_since(*at) < CLAIM_TTL);
+        match claims.get(digest) {
+            Some((holder, _)) if holder != job => Err(holder.clone()),
+            _ => {
+                claims.insert(digest.to_owned(), (job.to_owned(), now));
+                Ok(())
+            }
+        }
+    }
+
+    pub fn release_claim(&self, digest: &str) {
+        if let Ok(mut claims) = self.claims.lock() {
+            claims.remove(digest);
+        }
+    }
+}
