@@ -77,9 +77,16 @@ pub struct ImageArgs {
     )]
     pub insecure_registries: Vec<String>,
     /// Docker config.json with registry credentials (the format of a
-    /// kubernetes.io/dockerconfigjson Secret). Default: $DOCKER_CONFIG/config.json.
-    #[arg(long, value_name = "FILE", env = "PLIMSOLL_REGISTRY_AUTH_FILE")]
-    pub registry_auth_file: Option<std::path::PathBuf>,
+    /// kubernetes.io/dockerconfigjson Secret); repeatable, comma-separated in the environment
+    /// (one file per mounted pull secret): a registry's credentials come from the first file
+    /// that has them. Default: $DOCKER_CONFIG/config.json.
+    #[arg(
+        long = "registry-auth-file",
+        value_name = "FILE",
+        env = "PLIMSOLL_REGISTRY_AUTH_FILE",
+        value_delimiter = ','
+    )]
+    pub registry_auth_files: Vec<std::path::PathBuf>,
     /// Registry user name (with --password).
     #[arg(long, env = "PLIMSOLL_REGISTRY_USERNAME")]
     pub username: Option<String>,
@@ -122,9 +129,10 @@ pub fn settings_from(args: &ImageArgs) -> anyhow::Result<(ImageSource, ScanSetti
     Ok((source, settings))
 }
 
-/// Registry flags to settings. The credentials file is `--registry-auth-file`, else the first
-/// of `$DOCKER_CONFIG/config.json` and `~/.docker/config.json` that exists (a missing default
-/// file means anonymous access; a missing explicit one is an error).
+/// Registry flags to settings. The credentials files are the `--registry-auth-file`s (the
+/// first one naming a registry wins), else the first of `$DOCKER_CONFIG/config.json` and
+/// `~/.docker/config.json` that exists (a missing default file means anonymous access; a
+/// missing explicit one is an error).
 fn registry_settings(
     args: &ImageArgs,
     env: impl Fn(&str) -> Option<std::ffi::OsString>,
@@ -138,23 +146,27 @@ fn registry_settings(
             .collect(),
         ..RegistrySettings::default()
     };
-    let auth_file = match &args.registry_auth_file {
-        Some(p) => Some(p.clone()),
-        None => [
+    let auth_files: Vec<PathBuf> = if args.registry_auth_files.is_empty() {
+        [
             env("DOCKER_CONFIG").map(|d| PathBuf::from(d).join("config.json")),
             env("HOME").map(|h| PathBuf::from(h).join(".docker").join("config.json")),
         ]
         .into_iter()
         .flatten()
-        .find(|p| p.is_file()),
+        .find(|p| p.is_file())
+        .into_iter()
+        .collect()
+    } else {
+        args.registry_auth_files.clone()
     };
-    if let Some(path) = auth_file {
+    for path in auth_files {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        registry.credentials = Credentials::from_docker_config(&bytes)
+        let credentials = Credentials::from_docker_config(&bytes)
             .with_context(|| format!("reading {}", path.display()))?;
-        for w in &registry.credentials.warnings {
+        for w in &credentials.warnings {
             tracing::warn!("{}: {w}", path.display());
         }
+        registry.credentials.fill_from(credentials);
     }
     registry.login = match (&args.username, &args.password) {
         (Some(u), Some(p)) => Some(Credential::Basic {
@@ -234,6 +246,25 @@ mod tests {
         assert!(matches!(r.login, Some(Credential::Basic { ref username, .. }) if username == "u"));
         let args = image_args(&["--username", "u"]);
         assert!(registry_settings(&args, |_| None).is_err());
+
+        // Several files (one per pull secret, comma-separated in the environment): the first
+        // naming a registry wins.
+        let other = dir.path().join("other.json");
+        // base64("other:x"), base64("b:y")
+        std::fs::write(
+            &other,
+            r#"{"auths":{"127.0.0.1:5001":{"auth":"b3RoZXI6eA=="},"b.example":{"auth":"Yjp5"}}}"#,
+        )
+        .expect("write");
+        let both = format!("{auth_s},{}", other.display());
+        let args = image_args(&["--registry-auth-file", &both]);
+        let r = registry_settings(&args, |_| None).expect("settings");
+        assert!(
+            matches!(r.credentials.for_registry("127.0.0.1:5001"), Some(Credential::Basic { username, .. }) if username == "plimsoll")
+        );
+        assert!(
+            matches!(r.credentials.for_registry("b.example"), Some(Credential::Basic { username, .. }) if username == "b")
+        );
 
         let missing = dir.path().join("missing.json").display().to_string();
         let args = image_args(&["--registry-auth-file", &missing]);
