@@ -179,6 +179,41 @@ fn registry_settings(
     Ok(registry)
 }
 
+/// A Go/Kubernetes style duration: `90s`, `25m`, `1h30m`, `500ms`, or `0`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let invalid = || format!("invalid duration {s:?} (examples: 90s, 25m, 1h30m, 500ms)");
+    if s.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let n: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let part = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            _ => return Err(invalid()),
+        };
+        rest = &rest[unit_len..];
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
 fn parse_file_digests(s: &str) -> anyhow::Result<FileDigests> {
     let mut d = FileDigests {
         sha256: false,
@@ -307,6 +342,25 @@ mod tests {
             }
         );
         assert_eq!(settings.limits.max_layer_uncompressed, 99);
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        for (s, want) in [
+            ("0", Duration::ZERO),
+            ("90s", Duration::from_secs(90)),
+            ("25m", Duration::from_secs(1500)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("2h", Duration::from_secs(7200)),
+            ("500ms", Duration::from_millis(500)),
+            ("1m500ms", Duration::from_millis(60_500)),
+        ] {
+            assert_eq!(parse_duration(s), Ok(want), "{s}");
+        }
+        for bad in ["", "5", "m", "1.5h", "5d", "-1s", "1h 30m", "s5"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
