@@ -77,9 +77,16 @@ pub struct ImageArgs {
     )]
     pub insecure_registries: Vec<String>,
     /// Docker config.json with registry credentials (the format of a
-    /// kubernetes.io/dockerconfigjson Secret). Default: $DOCKER_CONFIG/config.json.
-    #[arg(long, value_name = "FILE", env = "PLIMSOLL_REGISTRY_AUTH_FILE")]
-    pub registry_auth_file: Option<std::path::PathBuf>,
+    /// kubernetes.io/dockerconfigjson Secret); repeatable, comma-separated in the environment
+    /// (one file per mounted pull secret): a registry's credentials come from the first file
+    /// that has them. Default: $DOCKER_CONFIG/config.json.
+    #[arg(
+        long = "registry-auth-file",
+        value_name = "FILE",
+        env = "PLIMSOLL_REGISTRY_AUTH_FILE",
+        value_delimiter = ','
+    )]
+    pub registry_auth_files: Vec<std::path::PathBuf>,
     /// Registry user name (with --password).
     #[arg(long, env = "PLIMSOLL_REGISTRY_USERNAME")]
     pub username: Option<String>,
@@ -122,9 +129,10 @@ pub fn settings_from(args: &ImageArgs) -> anyhow::Result<(ImageSource, ScanSetti
     Ok((source, settings))
 }
 
-/// Registry flags to settings. The credentials file is `--registry-auth-file`, else the first
-/// of `$DOCKER_CONFIG/config.json` and `~/.docker/config.json` that exists (a missing default
-/// file means anonymous access; a missing explicit one is an error).
+/// Registry flags to settings. The credentials files are the `--registry-auth-file`s (the
+/// first one naming a registry wins), else the first of `$DOCKER_CONFIG/config.json` and
+/// `~/.docker/config.json` that exists (a missing default file means anonymous access; a
+/// missing explicit one is an error).
 fn registry_settings(
     args: &ImageArgs,
     env: impl Fn(&str) -> Option<std::ffi::OsString>,
@@ -138,23 +146,27 @@ fn registry_settings(
             .collect(),
         ..RegistrySettings::default()
     };
-    let auth_file = match &args.registry_auth_file {
-        Some(p) => Some(p.clone()),
-        None => [
+    let auth_files: Vec<PathBuf> = if args.registry_auth_files.is_empty() {
+        [
             env("DOCKER_CONFIG").map(|d| PathBuf::from(d).join("config.json")),
             env("HOME").map(|h| PathBuf::from(h).join(".docker").join("config.json")),
         ]
         .into_iter()
         .flatten()
-        .find(|p| p.is_file()),
+        .find(|p| p.is_file())
+        .into_iter()
+        .collect()
+    } else {
+        args.registry_auth_files.clone()
     };
-    if let Some(path) = auth_file {
+    for path in auth_files {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        registry.credentials = Credentials::from_docker_config(&bytes)
+        let credentials = Credentials::from_docker_config(&bytes)
             .with_context(|| format!("reading {}", path.display()))?;
-        for w in &registry.credentials.warnings {
+        for w in &credentials.warnings {
             tracing::warn!("{}: {w}", path.display());
         }
+        registry.credentials.fill_from(credentials);
     }
     registry.login = match (&args.username, &args.password) {
         (Some(u), Some(p)) => Some(Credential::Basic {
@@ -165,6 +177,41 @@ fn registry_settings(
         _ => anyhow::bail!("--username and --password go together"),
     };
     Ok(registry)
+}
+
+/// A Go/Kubernetes style duration: `90s`, `25m`, `1h30m`, `500ms`, or `0`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let invalid = || format!("invalid duration {s:?} (examples: 90s, 25m, 1h30m, 500ms)");
+    if s.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let n: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let part = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            _ => return Err(invalid()),
+        };
+        rest = &rest[unit_len..];
+        total = total.saturating_add(part);
+    }
+    Ok(total)
 }
 
 fn parse_file_digests(s: &str) -> anyhow::Result<FileDigests> {
@@ -235,6 +282,25 @@ mod tests {
         let args = image_args(&["--username", "u"]);
         assert!(registry_settings(&args, |_| None).is_err());
 
+        // Several files (one per pull secret, comma-separated in the environment): the first
+        // naming a registry wins.
+        let other = dir.path().join("other.json");
+        // base64("other:x"), base64("b:y")
+        std::fs::write(
+            &other,
+            r#"{"auths":{"127.0.0.1:5001":{"auth":"b3RoZXI6eA=="},"b.example":{"auth":"Yjp5"}}}"#,
+        )
+        .expect("write");
+        let both = format!("{auth_s},{}", other.display());
+        let args = image_args(&["--registry-auth-file", &both]);
+        let r = registry_settings(&args, |_| None).expect("settings");
+        assert!(
+            matches!(r.credentials.for_registry("127.0.0.1:5001"), Some(Credential::Basic { username, .. }) if username == "plimsoll")
+        );
+        assert!(
+            matches!(r.credentials.for_registry("b.example"), Some(Credential::Basic { username, .. }) if username == "b")
+        );
+
         let missing = dir.path().join("missing.json").display().to_string();
         let args = image_args(&["--registry-auth-file", &missing]);
         assert!(registry_settings(&args, |_| None).is_err());
@@ -276,6 +342,25 @@ mod tests {
             }
         );
         assert_eq!(settings.limits.max_layer_uncompressed, 99);
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        for (s, want) in [
+            ("0", Duration::ZERO),
+            ("90s", Duration::from_secs(90)),
+            ("25m", Duration::from_secs(1500)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("2h", Duration::from_secs(7200)),
+            ("500ms", Duration::from_millis(500)),
+            ("1m500ms", Duration::from_millis(60_500)),
+        ] {
+            assert_eq!(parse_duration(s), Ok(want), "{s}");
+        }
+        for bad in ["", "5", "m", "1.5h", "5d", "-1s", "1h 30m", "s5"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

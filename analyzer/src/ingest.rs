@@ -2,6 +2,10 @@
 //! types shared with the operator's ingest API, and (in `client`) the HTTP client the analyzer
 //! Job uses to ask, upload and report.
 
+pub mod client;
+
+pub use client::{ClientError, IngestClient, RetryPolicy};
+
 use serde::{Deserialize, Serialize};
 
 /// The path prefix of the ingest API.
@@ -105,7 +109,12 @@ mod tests {
 
     #[test]
     fn definitive_reasons() {
-        for r in ["InvalidImageReference", "RegistryAuthFailed", "ImageNotFound", "CorruptImage"] {
+        for r in [
+            "InvalidImageReference",
+            "RegistryAuthFailed",
+            "ImageNotFound",
+            "CorruptImage",
+        ] {
             assert!(definitive(r), "{r}");
         }
         for r in ["RegistryError", "AnalysisFailed", "Whatever"] {

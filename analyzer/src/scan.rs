@@ -11,7 +11,7 @@ use crate::model::{
     LayerInfo, SCHEMA_VERSION,
 };
 use crate::settings::ScanSettings;
-use crate::source::{self, ImageSource};
+use crate::source::{self, ImageSource, ResolvedImage};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
@@ -70,7 +70,7 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Analyzes one image.
+/// Analyzes one image: [`ImageSource::resolve`], then [`analyze_resolved`].
 pub async fn scan(
     source: &ImageSource,
     reference: &str,
@@ -78,6 +78,19 @@ pub async fn scan(
     progress: Arc<dyn Progress>,
 ) -> Result<Analysis, ScanError> {
     let resolved = source.resolve(settings).await?;
+    analyze_resolved(source, &resolved, reference, settings, progress).await
+}
+
+/// Analyzes an image `source` already resolved (the analyzer Job resolves first, to ask the
+/// operator whether the digest still needs an analysis). `reference` is what the user named,
+/// recorded in the analysis.
+pub async fn analyze_resolved(
+    source: &ImageSource,
+    resolved: &ResolvedImage,
+    reference: &str,
+    settings: &ScanSettings,
+    progress: Arc<dyn Progress>,
+) -> Result<Analysis, ScanError> {
     let scanner = Arc::new(ContentScanner::new(&settings.content));
     let config = parse_config(&resolved.config, &scanner)?;
     if !config.diff_ids.is_empty() && config.diff_ids.len() != resolved.layers.len() {
@@ -113,7 +126,7 @@ pub async fn scan(
             .acquire_owned()
             .await
             .map_err(|e| ScanError::Worker(e.to_string()))?;
-        let reader = source.open_layer(&resolved, desc).await?;
+        let reader = source.open_layer(resolved, desc).await?;
         let (catalogers, scanner, keep, limits, progress) = (
             catalogers.clone(),
             scanner.clone(),
@@ -150,13 +163,13 @@ pub async fn scan(
         layers.push(t.await.map_err(|e| ScanError::Worker(e.to_string()))??);
     }
 
-    Ok(assemble(reference, &resolved, config, layers, settings))
+    Ok(assemble(reference, resolved, config, layers, settings))
 }
 
 /// Everything after the IO: squash, distro, packages, content findings, facts.
 fn assemble(
     reference: &str,
-    resolved: &source::ResolvedImage,
+    resolved: &ResolvedImage,
     config: crate::facts::ParsedConfig,
     mut layers: Vec<LayerScan>,
     settings: &ScanSettings,
@@ -277,6 +290,22 @@ mod send_check {
         fn assert_send<T: Send>(_: T) {}
         assert_send(super::scan(
             source,
+            "x",
+            settings,
+            std::sync::Arc::new(super::NoProgress),
+        ));
+    }
+
+    #[allow(dead_code)]
+    fn analyze_resolved_future_is_send(
+        source: &super::ImageSource,
+        resolved: &super::ResolvedImage,
+        settings: &super::ScanSettings,
+    ) {
+        fn assert_send<T: Send>(_: T) {}
+        assert_send(super::analyze_resolved(
+            source,
+            resolved,
             "x",
             settings,
             std::sync::Arc::new(super::NoProgress),

@@ -381,3 +381,47 @@ async fn many_small_files_stay_within_the_index_cap() {
     assert!(a.warnings.iter().any(|w| w.code == "file-index-full"));
     assert_eq!(a.image.layers[0].file_count, 5_000);
 }
+
+/// The analyzer Job resolves first (to ask the operator about the digest), then analyzes:
+/// both halves together give exactly what `scan` gives, and a resolution error keeps its
+/// label.
+#[tokio::test]
+async fn resolve_then_analyze_resolved_is_scan() {
+    use plimsoll_analyzer::scan::analyze_resolved;
+    let layer = Layer::new()
+        .file("etc/os-release", OS_RELEASE)
+        .file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+        .build(Compression::Gzip);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let digest = Image::new(vec![layer]).write_oci_dir(dir.path(), "test");
+    let source = ImageSource::OciDir {
+        path: dir.path().to_path_buf(),
+        tag: Some("test".into()),
+    };
+    let settings = ScanSettings::default();
+    let resolved = source.resolve(&settings).await.expect("resolves");
+    assert_eq!(resolved.manifest_digest, digest);
+    let split = analyze_resolved(
+        &source,
+        &resolved,
+        "oci-dir:test",
+        &settings,
+        Arc::new(NoProgress),
+    )
+    .await
+    .expect("analyzes");
+    let whole = scan_dir(dir.path(), &settings).await.expect("scans");
+    assert_eq!(split, whole);
+    assert_eq!(split.image.manifest_digest, digest);
+
+    let missing = ImageSource::OciDir {
+        path: dir.path().to_path_buf(),
+        tag: Some("absent".into()),
+    };
+    let err = ScanError::from(missing.resolve(&settings).await.expect_err("no such tag"));
+    let via_scan = scan(&missing, "x", &settings, Arc::new(NoProgress))
+        .await
+        .expect_err("no such tag");
+    assert_eq!(err.label(), via_scan.label());
+    assert_eq!(err.to_string(), via_scan.to_string());
+}

@@ -877,7 +877,7 @@ fn basic_header(user: &str, password: &str) -> HeaderValue {
 
 /// A number in [0, 1) that differs from call to call (std's hasher keys are random and
 /// advance on every `RandomState::new`), enough to spread retries.
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     use std::hash::{BuildHasher as _, Hasher as _};
     let h = std::collections::hash_map::RandomState::new()
         .build_hasher()

@@ -1,7 +1,8 @@
 //! A scripted HTTP/1.1 server on 127.0.0.1 for the failures a real registry will not produce
 //! on demand: 429 and 500 answers, a connection dropped mid-body, a server that never
-//! answers, bodies that do not match their digest, endless manifests. One request per
-//! connection (`Connection: close`), one thread per connection, every request logged.
+//! answers, bodies that do not match their digest, endless manifests; and a fake operator
+//! ingest API for the analyzer Job. One request per connection (`Connection: close`), one
+//! thread per connection, every request logged with its body.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -15,6 +16,8 @@ pub struct Request {
     pub path: String,
     /// Names lowercased.
     pub headers: Vec<(String, String)>,
+    /// The body, when the request announced its `Content-Length`.
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -136,6 +139,7 @@ fn serve(conn: TcpStream, log: &Mutex<Vec<Request>>, handler: &Handler) {
             method: "TLS".into(),
             path: String::new(),
             headers: Vec::new(),
+            body: Vec::new(),
         });
         let mut out = conn;
         let _ = out.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
@@ -159,10 +163,20 @@ fn serve(conn: TcpStream, log: &Mutex<Vec<Request>>, handler: &Handler) {
             headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
         }
     }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+        body.clear();
+    }
     let req = Request {
         method,
         path,
         headers,
+        body,
     };
     log.lock().unwrap().push(req.clone());
     let mut out = conn;

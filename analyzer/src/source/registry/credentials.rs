@@ -126,6 +126,16 @@ impl Credentials {
         self.by_host.insert(normalize_host(registry), credential);
     }
 
+    /// Adds the entries of `later` for registries this set has no credential for, and its
+    /// warnings. With several auth files (one per mounted pull secret) read in order, the
+    /// first file that names a registry wins, as the kubelet does with `imagePullSecrets`.
+    pub fn fill_from(&mut self, later: Credentials) {
+        for (host, credential) in later.by_host {
+            self.by_host.entry(host).or_insert(credential);
+        }
+        self.warnings.extend(later.warnings);
+    }
+
     /// The credential for a registry host as a reference names it (`docker.io`,
     /// `registry:5000`).
     pub fn for_registry(&self, registry: &str) -> Option<&Credential> {
@@ -254,6 +264,25 @@ mod tests {
         assert_eq!(c.for_registry("bad.example"), None);
         assert_eq!(c.for_registry("other.example"), None);
         assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn first_file_naming_a_registry_wins() {
+        let first = format!(
+            r#"{{"auths":{{"a.example":{{"auth":"{}"}},"bad.example":{{"auth":"%%%"}}}}}}"#,
+            b64("first:1")
+        );
+        let second = format!(
+            r#"{{"auths":{{"https://a.example/":{{"auth":"{}"}},"b.example":{{"auth":"{}"}}}}}}"#,
+            b64("second:2"),
+            b64("second:3")
+        );
+        let mut c = Credentials::from_docker_config(first.as_bytes()).expect("first");
+        c.fill_from(Credentials::from_docker_config(second.as_bytes()).expect("second"));
+        assert_eq!(c.for_registry("a.example"), Some(&basic("first", "1")));
+        assert_eq!(c.for_registry("b.example"), Some(&basic("second", "3")));
+        assert_eq!(c.for_registry("bad.example"), None);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
     }
 
     #[test]
