@@ -9,638 +9,40 @@
 //! beyond named ones, the CRDs are `crds/`, the environment is the operator's documented one.
 //! chart-render does not validate values, so `values.schema.json` is checked here with a JSON
 //! Schema validator, on the value sets and on bad values.
+//!
+//! - `render`: locating and running chart-render; the rendered objects.
+//! - `checks`: what every rendering must pass.
+//! - `values`: values.yaml coalesced as Helm does; values.schema.json.
+//! - `dockerfile`: what the Dockerfiles build, and the workspace's binary targets.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::Path;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    Container, EnvVar, PersistentVolumeClaim, PodSpec, Service, ServiceAccount, Toleration,
-};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service, ServiceAccount, Toleration};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use plimsoll_e2e::apiserver::admission::pod_security::{self, Level};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use k8s_openapi::api::rbac::v1::{PolicyRule, RoleBinding};
 use serde_json::{Value, json};
 
-// ---------------------------------------------------------------------------------------------
-// Locations and rendering
-// ---------------------------------------------------------------------------------------------
+use checks::{
+    ServiceMonitor, check_all, check_pods, check_rbac, check_types, crd_files, documented_env,
+    rules,
+};
+use dockerfile::{AWAITED_BINARIES, dockerfile, workspace_binaries};
+use render::{
+    Objects, Render, chart_dir, env, env_value, operator_container, pod_spec, read, repo,
+    write_atomically,
+};
+use values::{schema_errors, schema_validator, yaml_file};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the repository")
-        .to_path_buf()
-}
-
-fn chart_dir() -> PathBuf {
-    repo().join("charts/plimsoll")
-}
-
-/// Writes `text` to `path` through a temporary file, so that tests reading `path` meanwhile
-/// never see half of it.
-fn write_atomically(path: &Path, text: &str) {
-    let partial = path.with_extension(format!("partial.{}", std::process::id()));
-    std::fs::write(&partial, text)
-        .and_then(|()| std::fs::rename(&partial, path))
-        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// The chart-render binary: `$CHART_RENDER`, else built from `shared/tools/chart-render` (found in
-/// the ancestors of this crate, like `shared/vulndata`) into the test's target directory, and
-/// rebuilt when its `main.go` is newer. A missing tool fails the test: the chart is untested
-/// without it.
-fn chart_render() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("CHART_RENDER") {
-            return PathBuf::from(path);
-        }
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let Some(tool) = manifest
-            .ancestors()
-            .map(|a| a.join("shared/tools/chart-render"))
-            .find(|p| p.join("build.sh").is_file())
-        else {
-            panic!(
-                "shared/tools/chart-render not found beside the repository (looked in the ancestors of \
-                 {}): the chart tests render the chart with it. Put the shared workspace beside the \
-                 repository or set CHART_RENDER to a chart-render binary.",
-                manifest.display()
-            );
-        };
-        let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chart-render");
-        let binary = out_dir.join("chart-render");
-        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        if modified(&binary).is_some() && modified(&binary) >= modified(&tool.join("main.go")) {
-            return binary;
-        }
-        std::fs::create_dir_all(&out_dir).expect("creating the chart-render directory");
-        // Built under a temporary name and renamed: another test process may be building too.
-        let partial = out_dir.join(format!("chart-render.{}", std::process::id()));
-        let built = Command::new("bash")
-            .arg(tool.join("build.sh"))
-            .arg(&partial)
-            .output()
-            .unwrap_or_else(|e| panic!("running {}/build.sh: {e}", tool.display()));
-        assert!(
-            built.status.success(),
-            "building chart-render with {}/build.sh failed ({}); it needs golang-go and Debian's \
-             sprig and sigs.k8s.io/yaml packages (it installs them with apt-get when it may):\n{}",
-            tool.display(),
-            built.status,
-            String::from_utf8_lossy(&built.stderr)
-        );
-        std::fs::rename(&partial, &binary).expect("installing chart-render");
-        binary
-    })
-}
-
-/// One `chart-render` run: release `release` in namespace `namespace`, CRDs included.
-struct Render<'a> {
-    release: &'a str,
-    namespace: &'a str,
-    values: Vec<PathBuf>,
-    sets: Vec<&'a str>,
-}
-
-impl<'a> Render<'a> {
-    fn new(release: &'a str, namespace: &'a str) -> Self {
-        Self {
-            release,
-            namespace,
-            values: Vec::new(),
-            sets: Vec::new(),
-        }
-    }
-
-    /// A value file of `charts/plimsoll/ci/`.
-    fn ci(mut self, file: &str) -> Self {
-        self.values.push(chart_dir().join("ci").join(file));
-        self
-    }
-
-    fn set(mut self, expr: &'a str) -> Self {
-        self.sets.push(expr);
-        self
-    }
-
-    /// The YAML, or chart-render's error message.
-    fn run(&self) -> Result<String, String> {
-        let mut cmd = Command::new(chart_render());
-        for f in &self.values {
-            cmd.arg("-f").arg(f);
-        }
-        for s in &self.sets {
-            cmd.arg("--set").arg(s);
-        }
-        cmd.args(["--name", self.release, "--namespace", self.namespace])
-            .arg("--include-crds")
-            .arg(chart_dir());
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("running chart-render: {e}"));
-        if out.status.success() {
-            Ok(String::from_utf8(out.stdout).expect("chart-render writes UTF-8"))
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    }
-
-    fn objects(&self) -> Objects {
-        let yaml = self
-            .run()
-            .unwrap_or_else(|e| panic!("the chart does not render with {:?}: {e}", self.values));
-        Objects::parse(&yaml)
-    }
-}
-
-/// The rendered objects, in order.
-struct Objects(Vec<Value>);
-
-impl Objects {
-    fn parse(yaml: &str) -> Self {
-        let docs: Vec<Value> = serde_saphyr::from_multiple(yaml)
-            .unwrap_or_else(|e| panic!("rendered chart is not YAML: {e}\n{yaml}"));
-        Self(docs.into_iter().filter(|d| !d.is_null()).collect())
-    }
-
-    fn of_kind(&self, kind: &str) -> Vec<&Value> {
-        self.0.iter().filter(|o| o["kind"] == kind).collect()
-    }
-
-    /// The only object of `kind`, typed.
-    fn one<T: DeserializeOwned>(&self, kind: &str) -> T {
-        let found = self.of_kind(kind);
-        assert_eq!(found.len(), 1, "expected one {kind}, found {}", found.len());
-        serde_json::from_value(found[0].clone()).expect("typed")
-    }
-
-    fn count(&self, kind: &str) -> usize {
-        self.of_kind(kind).len()
-    }
-
-    fn kinds(&self) -> BTreeSet<String> {
-        self.0
-            .iter()
-            .map(|o| o["kind"].as_str().unwrap_or("").to_owned())
-            .collect()
-    }
-
-    fn deployment(&self) -> Deployment {
-        self.one("Deployment")
-    }
-}
-
-fn pod_spec(d: &Deployment) -> &PodSpec {
-    d.spec
-        .as_ref()
-        .and_then(|s| s.template.spec.as_ref())
-        .expect("the Deployment has a pod spec")
-}
-
-fn operator_container(d: &Deployment) -> &Container {
-    let containers = &pod_spec(d).containers;
-    assert_eq!(containers.len(), 1, "one container in the operator pod");
-    &containers[0]
-}
-
-fn env(d: &Deployment) -> BTreeMap<String, EnvVar> {
-    operator_container(d)
-        .env
-        .iter()
-        .flatten()
-        .map(|e| (e.name.clone(), e.clone()))
-        .collect()
-}
-
-/// The literal value of an environment variable.
-fn env_value(d: &Deployment, name: &str) -> Option<String> {
-    env(d).get(name).and_then(|e| e.value.clone())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Checks every rendering must pass
-// ---------------------------------------------------------------------------------------------
-
-/// The Prometheus Operator's ServiceMonitor, as far as the chart uses it (k8s-openapi has no type
-/// for it). Unknown fields are refused.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ServiceMonitor {
-    api_version: String,
-    kind: String,
-    metadata: ObjectMeta,
-    spec: ServiceMonitorSpec,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ServiceMonitorSpec {
-    selector: LabelSelector,
-    namespace_selector: NamespaceSelector,
-    endpoints: Vec<Endpoint>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NamespaceSelector {
-    match_names: Vec<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Endpoint {
-    port: String,
-    path: String,
-    interval: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scrape_timeout: Option<String>,
-}
-
-/// `object` read as `T` and written back must be `object` again: a field the type does not know
-/// (a typo, a wrong nesting) would be dropped, a wrong type refused.
-fn round_trips<T: Serialize + DeserializeOwned>(object: &Value) -> Result<(), String> {
-    let typed: T = serde_json::from_value(object.clone()).map_err(|e| e.to_string())?;
-    let back = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
-    if back == *object {
-        Ok(())
-    } else {
-        Err(format!(
-            "fields lost or changed by the type:\nrendered: {object:#}\ntyped:    {back:#}"
-        ))
-    }
-}
-
-fn check_types(objects: &Objects) {
-    for o in &objects.0 {
-        let api_kind = (
-            o["apiVersion"].as_str().unwrap_or(""),
-            o["kind"].as_str().unwrap_or(""),
-        );
-        let result = match api_kind {
-            ("apps/v1", "Deployment") => round_trips::<Deployment>(o),
-            ("v1", "Service") => round_trips::<Service>(o),
-            ("v1", "ServiceAccount") => round_trips::<ServiceAccount>(o),
-            ("v1", "PersistentVolumeClaim") => round_trips::<PersistentVolumeClaim>(o),
-            ("rbac.authorization.k8s.io/v1", "ClusterRole") => round_trips::<ClusterRole>(o),
-            ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
-                round_trips::<ClusterRoleBinding>(o)
-            }
-            ("rbac.authorization.k8s.io/v1", "Role") => round_trips::<Role>(o),
-            ("rbac.authorization.k8s.io/v1", "RoleBinding") => round_trips::<RoleBinding>(o),
-            ("networking.k8s.io/v1", "Ingress") => round_trips::<Ingress>(o),
-            ("networking.k8s.io/v1", "NetworkPolicy") => round_trips::<NetworkPolicy>(o),
-            ("policy/v1", "PodDisruptionBudget") => round_trips::<PodDisruptionBudget>(o),
-            ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => {
-                round_trips::<CustomResourceDefinition>(o)
-            }
-            ("monitoring.coreos.com/v1", "ServiceMonitor") => round_trips::<ServiceMonitor>(o),
-            (api, kind) => Err(format!(
-                "unexpected object {api} {kind}: add its type to check_types"
-            )),
-        };
-        if let Err(why) = result {
-            panic!(
-                "{} {:?} does not read as its Kubernetes type: {why}",
-                api_kind.1, o["metadata"]["name"]
-            );
-        }
-        if api_kind.1 != "CustomResourceDefinition"
-            && !api_kind.1.starts_with("Cluster")
-            && o["metadata"].get("namespace").is_none()
-        {
-            panic!(
-                "{} {:?} has no namespace: the plain manifests need it",
-                api_kind.1, o["metadata"]["name"]
-            );
-        }
-    }
-}
-
-/// Restricted Pod Security (with the simulator's read-only root rule), no fixed UID, a memory
-/// emptyDir-backed `/tmp`, probes and resources.
-fn check_pods(objects: &Objects) {
-    for kind in objects.kinds() {
-        assert!(
-            !matches!(
-                kind.as_str(),
-                "Pod" | "Job" | "CronJob" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
-            ),
-            "the chart renders a {kind}: only the Deployment has pods (the operator creates Jobs and CronJobs)"
-        );
-    }
-    let deployment = objects.deployment();
-    let spec_value = &objects.of_kind("Deployment")[0]["spec"]["template"]["spec"];
-    let violations = pod_security::violations(spec_value, Level::Restricted, true);
-    assert!(
-        violations.is_empty(),
-        "the operator pod violates Pod Security restricted: {violations:?}"
-    );
-    let spec = pod_spec(&deployment);
-    let container = operator_container(&deployment);
-    let psc = spec.security_context.clone().unwrap_or_default();
-    let csc = container.security_context.clone().unwrap_or_default();
-    assert_eq!(
-        (psc.run_as_user, csc.run_as_user),
-        (None, None),
-        "no fixed UID: OpenShift's restricted SCC assigns one"
-    );
-    assert_eq!(csc.read_only_root_filesystem, Some(true));
-
-    let mounts: BTreeMap<&str, &str> = container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .map(|m| (m.mount_path.as_str(), m.name.as_str()))
-        .collect();
-    let volume = |name: &str| {
-        spec.volumes
-            .iter()
-            .flatten()
-            .find(|v| v.name == name)
-            .unwrap_or_else(|| panic!("volume {name} is mounted but not declared"))
-    };
-    let tmp = mounts.get("/tmp").expect("/tmp is mounted");
-    assert!(
-        volume(tmp).empty_dir.is_some(),
-        "/tmp is an emptyDir (the root filesystem is read-only)"
-    );
-    for (path, name) in &mounts {
-        let v = volume(name);
-        assert!(
-            v.empty_dir.is_some() || v.persistent_volume_claim.is_some(),
-            "{path} is neither an emptyDir nor the store's PVC"
-        );
-    }
-
-    let probe_path = |p: &Option<k8s_openapi::api::core::v1::Probe>| {
-        let get = p
-            .as_ref()
-            .and_then(|p| p.http_get.as_ref())
-            .expect("an HTTP probe");
-        assert_eq!(
-            get.port,
-            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("http".into())
-        );
-        get.path.clone().unwrap_or_default()
-    };
-    assert_eq!(probe_path(&container.liveness_probe), "/healthz");
-    assert_eq!(probe_path(&container.startup_probe), "/healthz");
-    assert_eq!(probe_path(&container.readiness_probe), "/readyz");
-    let port = container
-        .ports
-        .iter()
-        .flatten()
-        .find(|p| p.name.as_deref() == Some("http"))
-        .expect("a port named http");
-    assert_eq!(port.container_port, 8080);
-
-    let resources = container.resources.as_ref().expect("resources");
-    for (what, list) in [("requests", &resources.requests), ("limits", &resources.limits)] {
-        let list = list
-            .as_ref()
-            .unwrap_or_else(|| panic!("no resource {what}"));
-        assert!(
-            list.contains_key("cpu") && list.contains_key("memory"),
-            "resource {what} name cpu and memory: {list:?}"
-        );
-    }
-}
-
-fn rules(objects: &Objects, kind: &str) -> Vec<(String, PolicyRule)> {
-    objects
-        .of_kind(kind)
-        .into_iter()
-        .flat_map(|o| {
-            let name = format!(
-                "{kind} {}/{}",
-                o["metadata"]["namespace"].as_str().unwrap_or("-"),
-                o["metadata"]["name"].as_str().unwrap_or("")
-            );
-            let rules: Vec<PolicyRule> =
-                serde_json::from_value(o["rules"].clone()).expect("rules are PolicyRules");
-            rules.into_iter().map(move |r| (name.clone(), r))
-        })
-        .collect()
-}
-
-/// No wildcard anywhere; Secrets are never read without `resourceNames`.
-fn check_rbac(objects: &Objects) {
-    let mut all = rules(objects, "ClusterRole");
-    all.extend(rules(objects, "Role"));
-    assert!(!all.is_empty(), "the chart renders RBAC");
-    for (owner, rule) in &all {
-        let groups = rule.api_groups.clone().unwrap_or_default();
-        let resources = rule.resources.clone().unwrap_or_default();
-        assert!(
-            !groups.iter().chain(&resources).chain(&rule.verbs).any(|s| s == "*"),
-            "{owner}: wildcard in {rule:?}"
-        );
-        let secrets = groups.iter().any(String::is_empty) && resources.iter().any(|r| r == "secrets");
-        let reads = rule
-            .verbs
-            .iter()
-            .any(|v| matches!(v.as_str(), "get" | "list" | "watch"));
-        if secrets && reads {
-            assert!(
-                rule.resource_names.as_ref().is_some_and(|n| !n.is_empty()),
-                "{owner} reads Secrets without resourceNames: {rule:?}"
-            );
-            assert!(
-                !rule.verbs.iter().any(|v| v == "list" || v == "watch"),
-                "{owner} lists or watches Secrets (resourceNames do not limit list/watch): {rule:?}"
-            );
-        }
-    }
-}
-
-/// The chart's ClusterRole, exactly as operator/docs/configuration.md ("RBAC the operator
-/// needs") asks.
-fn expected_cluster_rules() -> Value {
-    json!([
-        {"apiGroups": ["plimsoll.dev"], "resources": ["imagescans", "policybundles", "subscriptions"],
-         "verbs": ["get", "list", "watch", "patch", "update", "create", "delete"]},
-        {"apiGroups": ["plimsoll.dev"],
-         "resources": ["imagescans/status", "policybundles/status", "subscriptions/status"],
-         "verbs": ["get", "patch", "update"]},
-        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "delete"]},
-        {"apiGroups": ["batch"], "resources": ["cronjobs"],
-         "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete"]},
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
-        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
-        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
-         "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["wgpolicyk8s.io"], "resources": ["policyreports"],
-         "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
-    ])
-}
-
-/// The CRD files of a directory, parsed, by file name.
-fn crd_files(dir: &Path) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let name = path
-                .file_name()
-                .expect("a file name")
-                .to_string_lossy()
-                .into_owned();
-            let value: Value = serde_saphyr::from_str(&read(&path))
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            out.insert(name, value);
-        }
-    }
-    out
-}
-
-fn check_crds(objects: &Objects) {
-    let expected: BTreeMap<String, Value> = crd_files(&repo().join("crds"))
-        .into_values()
-        .map(|v| (v["metadata"]["name"].as_str().unwrap_or("").to_owned(), v))
-        .collect();
-    let rendered: BTreeMap<String, Value> = objects
-        .of_kind("CustomResourceDefinition")
-        .into_iter()
-        .map(|v| {
-            (
-                v["metadata"]["name"].as_str().unwrap_or("").to_owned(),
-                v.clone(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        rendered.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "the chart's CRDs are those of crds/"
-    );
-    for (name, crd) in &expected {
-        assert!(
-            rendered[name] == *crd,
-            "the chart renders CRD {name} differently from crds/"
-        );
-    }
-}
-
-/// The environment names operator/docs/configuration.md documents (its table's Environment
-/// column; `PLIMSOLL_X_REQUEST` / `_LIMIT` means `PLIMSOLL_X_LIMIT` too).
-fn documented_env() -> BTreeSet<String> {
-    let doc = read(&repo().join("operator/docs/configuration.md"));
-    let mut names = BTreeSet::new();
-    for line in doc.lines().filter(|l| l.starts_with('|')) {
-        let Some(column) = line.split('|').nth(2) else {
-            continue;
-        };
-        let mut previous = String::new();
-        for token in column.split('`').skip(1).step_by(2) {
-            let name = match token.strip_prefix('_') {
-                Some(suffix) => match previous.rfind('_') {
-                    Some(cut) => format!("{}_{suffix}", &previous[..cut]),
-                    None => continue,
-                },
-                None => token.to_owned(),
-            };
-            if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-                names.insert(name.clone());
-                previous = name;
-            }
-        }
-    }
-    names
-}
-
-/// Every variable the chart sets is documented by the operator, and the required ones are set.
-fn check_env(objects: &Objects, release: &str, namespace: &str) {
-    let deployment = objects.deployment();
-    let env = env(&deployment);
-    let documented = documented_env();
-    assert!(
-        documented.contains("PLIMSOLL_DB") && documented.contains("PLIMSOLL_ANALYZER_CPU_LIMIT"),
-        "operator/docs/configuration.md's table no longer reads as expected: {documented:?}"
-    );
-    for name in env.keys() {
-        assert!(
-            documented.contains(name),
-            "the chart sets {name}, which operator/docs/configuration.md does not document"
-        );
-    }
-    for name in [
-        "PLIMSOLL_DB",
-        "PLIMSOLL_INGEST_URL",
-        "POD_NAMESPACE",
-        "POD_NAME",
-        "PLIMSOLL_LEADER_ELECTION",
-        "PLIMSOLL_ANALYZER_IMAGE",
-        "PLIMSOLL_CRONJOB_IMAGE",
-    ] {
-        assert!(env.contains_key(name), "the chart does not set {name}");
-    }
-    for (name, path) in [
-        ("POD_NAMESPACE", "metadata.namespace"),
-        ("POD_NAME", "metadata.name"),
-    ] {
-        let field = env[name]
-            .value_from
-            .as_ref()
-            .and_then(|f| f.field_ref.as_ref())
-            .map(|f| f.field_path.as_str());
-        assert_eq!(field, Some(path), "{name} comes from the downward API");
-    }
-    let service: Service = objects.one("Service");
-    let service_name = service.metadata.name.clone().expect("the Service has a name");
-    assert_eq!(
-        env_value(&deployment, "PLIMSOLL_INGEST_URL").as_deref(),
-        Some(format!("http://{service_name}.{namespace}.svc:8080").as_str()),
-        "analyzer Jobs reach the operator through its Service"
-    );
-    assert!(
-        service_name.starts_with(release),
-        "objects are named after the release: {service_name}"
-    );
-    let ports = service.spec.and_then(|s| s.ports).unwrap_or_default();
-    assert_eq!(ports.len(), 1);
-    assert_eq!(
-        (ports[0].name.as_deref(), ports[0].port),
-        (Some("http"), 8080),
-        "the Service's one port is 8080 named http"
-    );
-    assert_eq!(
-        pod_spec(&deployment).enable_service_links,
-        Some(false),
-        "service links would add PLIMSOLL_* variables the operator did not ask for"
-    );
-}
-
-fn check_all(objects: &Objects, release: &str, namespace: &str) {
-    check_types(objects);
-    check_pods(objects);
-    check_rbac(objects);
-    check_crds(objects);
-    check_env(objects, release, namespace);
-    let cluster_role = objects
-        .of_kind("ClusterRole")
-        .into_iter()
-        .next()
-        .expect("a ClusterRole");
-    assert_eq!(
-        cluster_role["rules"],
-        expected_cluster_rules(),
-        "the ClusterRole is exactly operator/docs/configuration.md's"
-    );
-}
+#[path = "chart/checks.rs"]
+mod checks;
+#[path = "chart/dockerfile.rs"]
+mod dockerfile;
+#[path = "chart/render.rs"]
+mod render;
+#[path = "chart/values.rs"]
+mod values;
 
 // ---------------------------------------------------------------------------------------------
 // Value sets
@@ -699,7 +101,11 @@ fn default_values_use_sqlite_on_a_pvc_with_one_replica() {
         "PodDisruptionBudget",
         "ServiceMonitor",
     ] {
-        assert_eq!(objects.count(absent), 0, "default values render no {absent}");
+        assert_eq!(
+            objects.count(absent),
+            0,
+            "default values render no {absent}"
+        );
     }
     assert_eq!(objects.count("NetworkPolicy"), 1);
     assert_eq!(objects.count("CustomResourceDefinition"), 3);
@@ -735,7 +141,9 @@ fn postgres_takes_the_url_from_a_secret_and_needs_no_volume() {
 
 #[test]
 fn two_replicas_on_postgres_elect_a_leader() {
-    let objects = Render::new("scan", "security").ci("ha-values.yaml").objects();
+    let objects = Render::new("scan", "security")
+        .ci("ha-values.yaml")
+        .objects();
     check_all(&objects, "scan", "security");
     let d = objects.deployment();
     assert_eq!(d.spec.as_ref().and_then(|s| s.replicas), Some(2));
@@ -756,8 +164,12 @@ fn two_replicas_on_postgres_elect_a_leader() {
     );
     let pdb: PodDisruptionBudget = objects.one("PodDisruptionBudget");
     assert_eq!(
-        pdb.spec.and_then(|s| s.selector).and_then(|s| s.match_labels),
-        d.spec.as_ref().and_then(|s| s.selector.match_labels.clone()),
+        pdb.spec
+            .and_then(|s| s.selector)
+            .and_then(|s| s.match_labels),
+        d.spec
+            .as_ref()
+            .and_then(|s| s.selector.match_labels.clone()),
         "the PodDisruptionBudget selects the operator's pods"
     );
 
@@ -775,7 +187,11 @@ fn two_replicas_on_postgres_elect_a_leader() {
         BTreeSet::from(["get", "create", "update", "patch"]),
         "{lease_rules:?}"
     );
-    assert!(lease_rules.iter().all(|(owner, _)| owner.contains("security/")));
+    assert!(
+        lease_rules
+            .iter()
+            .all(|(owner, _)| owner.contains("security/"))
+    );
 
     // Notification Secrets: one Role per namespace, naming exactly the listed Secrets.
     let secret_roles: BTreeMap<String, Vec<String>> = objects
@@ -811,14 +227,15 @@ fn two_replicas_on_postgres_elect_a_leader() {
             "{:?} binds the operator's ServiceAccount",
             binding.metadata.name
         );
-        let role = objects
-            .of_kind("Role")
-            .into_iter()
-            .find(|r| {
-                r["metadata"]["name"] == binding.role_ref.name.as_str()
-                    && r["metadata"]["namespace"] == json!(binding.metadata.namespace)
-            });
-        assert!(role.is_some(), "{:?} binds a Role the chart renders", binding.metadata.name);
+        let role = objects.of_kind("Role").into_iter().find(|r| {
+            r["metadata"]["name"] == binding.role_ref.name.as_str()
+                && r["metadata"]["namespace"] == json!(binding.metadata.namespace)
+        });
+        assert!(
+            role.is_some(),
+            "{:?} binds a Role the chart renders",
+            binding.metadata.name
+        );
     }
 }
 
@@ -872,10 +289,7 @@ fn ingress_routes_to_the_http_port_behind_an_alb() {
         .clone()
         .expect("a Service backend");
     assert_eq!(backend.name, "plimsoll");
-    assert_eq!(
-        backend.port.and_then(|p| p.name).as_deref(),
-        Some("http")
-    );
+    assert_eq!(backend.port.and_then(|p| p.name).as_deref(), Some("http"));
     let service: Service = objects.one("Service");
     let spec = service.spec.expect("Service spec");
     assert_eq!(spec.type_.as_deref(), Some("NodePort"));
@@ -913,7 +327,10 @@ fn analyzer_settings_reach_the_operator_environment() {
             "PLIMSOLL_ANALYZER_NODE_SELECTOR",
             "kubernetes.io/arch=amd64,workload=scanning",
         ),
-        ("PLIMSOLL_ANALYZER_INSECURE_REGISTRIES", "registry.local:5000"),
+        (
+            "PLIMSOLL_ANALYZER_INSECURE_REGISTRIES",
+            "registry.local:5000",
+        ),
         ("PLIMSOLL_DEFAULT_PLATFORM", "linux/arm64"),
         ("PLIMSOLL_WATCH_NAMESPACE", "ci"),
         (
@@ -1010,7 +427,9 @@ fn network_policy_admits_analyzers_cronjobs_and_the_scraper() {
     let d = objects.deployment();
     assert_eq!(
         spec.pod_selector.and_then(|s| s.match_labels),
-        d.spec.as_ref().and_then(|s| s.selector.match_labels.clone()),
+        d.spec
+            .as_ref()
+            .and_then(|s| s.selector.match_labels.clone()),
         "the policy selects the operator's pods"
     );
     let rule = &spec.ingress.expect("ingress rules")[0];
@@ -1043,53 +462,6 @@ fn network_policy_admits_analyzers_cronjobs_and_the_scraper() {
 // ---------------------------------------------------------------------------------------------
 // values.yaml and values.schema.json
 // ---------------------------------------------------------------------------------------------
-
-fn yaml_file(path: &Path) -> Value {
-    serde_saphyr::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Helm's coalescing: maps merge, anything else replaces, null deletes.
-fn coalesce(base: &mut Value, overlay: &Value) {
-    match (base, overlay) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                if v.is_null() {
-                    b.remove(k);
-                } else if let Some(existing) = b.get_mut(k).filter(|e| e.is_object() && v.is_object()) {
-                    coalesce(existing, v);
-                } else {
-                    b.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
-}
-
-fn schema_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(&read(&chart_dir().join("values.schema.json")))
-        .expect("values.schema.json is JSON");
-    assert!(
-        jsonschema::draft7::meta::is_valid(&schema),
-        "values.schema.json is not a valid draft-07 schema"
-    );
-    jsonschema::draft7::new(&schema).expect("values.schema.json compiles")
-}
-
-fn default_values() -> Value {
-    yaml_file(&chart_dir().join("values.yaml"))
-}
-
-/// Schema errors of the defaults overlaid with `overlay`, as "path: message".
-fn schema_errors(validator: &jsonschema::Validator, overlay: &Value) -> Vec<String> {
-    let mut values = default_values();
-    coalesce(&mut values, overlay);
-    validator
-        .iter_errors(&values)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
-}
-
 #[test]
 fn default_and_ci_values_pass_the_schema() {
     let validator = schema_validator();
@@ -1098,10 +470,17 @@ fn default_and_ci_values_pass_the_schema() {
         let path = entry.expect("entry").path();
         sets.push((path.display().to_string(), yaml_file(&path)));
     }
-    assert!(sets.len() >= 6, "the ci value sets are there: {}", sets.len());
+    assert!(
+        sets.len() >= 6,
+        "the ci value sets are there: {}",
+        sets.len()
+    );
     for (name, overlay) in sets {
         let errors = schema_errors(&validator, &overlay);
-        assert!(errors.is_empty(), "{name} fails values.schema.json: {errors:#?}");
+        assert!(
+            errors.is_empty(),
+            "{name} fails values.schema.json: {errors:#?}"
+        );
     }
 }
 
@@ -1109,25 +488,73 @@ fn default_and_ci_values_pass_the_schema() {
 fn bad_values_fail_the_schema() {
     let validator = schema_validator();
     let cases = [
-        (json!({"analyzer": {"maxConcurrentJobs": "many"}}), "/analyzer/maxConcurrentJobs"),
-        (json!({"analyzer": {"maxConcurrentJobs": 0}}), "/analyzer/maxConcurrentJobs"),
-        (json!({"analyzer": {"jobDeadline": "30 minutes"}}), "/analyzer/jobDeadline"),
-        (json!({"analyzer": {"resources": {"limits": {"cpu": "lots"}}}}), "/analyzer/resources/limits/cpu"),
-        (json!({"analyzer": {"resources": {"limit": {"cpu": "1"}}}}), "/analyzer/resources"),
-        (json!({"analyzer": {"tolerations": [{"key": "k", "effects": "NoSchedule"}]}}), "/analyzer/tolerations/0"),
-        (json!({"analyzer": {"nodeSelector": {"workload": 3}}}), "/analyzer/nodeSelector/workload"),
+        (
+            json!({"analyzer": {"maxConcurrentJobs": "many"}}),
+            "/analyzer/maxConcurrentJobs",
+        ),
+        (
+            json!({"analyzer": {"maxConcurrentJobs": 0}}),
+            "/analyzer/maxConcurrentJobs",
+        ),
+        (
+            json!({"analyzer": {"jobDeadline": "30 minutes"}}),
+            "/analyzer/jobDeadline",
+        ),
+        (
+            json!({"analyzer": {"resources": {"limits": {"cpu": "lots"}}}}),
+            "/analyzer/resources/limits/cpu",
+        ),
+        (
+            json!({"analyzer": {"resources": {"limit": {"cpu": "1"}}}}),
+            "/analyzer/resources",
+        ),
+        (
+            json!({"analyzer": {"tolerations": [{"key": "k", "effects": "NoSchedule"}]}}),
+            "/analyzer/tolerations/0",
+        ),
+        (
+            json!({"analyzer": {"nodeSelector": {"workload": 3}}}),
+            "/analyzer/nodeSelector/workload",
+        ),
         (json!({"replicas": 2}), ""),
         (json!({"replicaCount": 2}), "/database/existingSecret"),
-        (json!({"leaderElection": {"enabled": true}}), "/database/existingSecret"),
+        (
+            json!({"leaderElection": {"enabled": true}}),
+            "/database/existingSecret",
+        ),
         (json!({"replicaCount": "2"}), "/replicaCount"),
-        (json!({"image": {"pullPolicy": "Sometimes"}}), "/image/pullPolicy"),
-        (json!({"podSecurityContext": {"runAsUser": 1000}}), "/podSecurityContext"),
-        (json!({"notifications": {"secrets": [{"namespace": "team-a"}]}}), "/notifications/secrets/0"),
-        (json!({"feedSync": {"schedule": "every hour"}}), "/feedSync/schedule"),
-        (json!({"persistence": {"size": "five gigs"}}), "/persistence/size"),
-        (json!({"service": {"type": "ExternalName"}}), "/service/type"),
-        (json!({"ingress": {"hosts": [{"host": "x", "paths": [{"path": "api", "pathType": "Prefix"}]}]}}), "/ingress/hosts/0/paths/0/path"),
-        (json!({"networkPolicy": {"extraFrom": [{"ipblock": {"cidr": "10.0.0.0/8"}}]}}), "/networkPolicy/extraFrom/0"),
+        (
+            json!({"image": {"pullPolicy": "Sometimes"}}),
+            "/image/pullPolicy",
+        ),
+        (
+            json!({"podSecurityContext": {"runAsUser": 1000}}),
+            "/podSecurityContext",
+        ),
+        (
+            json!({"notifications": {"secrets": [{"namespace": "team-a"}]}}),
+            "/notifications/secrets/0",
+        ),
+        (
+            json!({"feedSync": {"schedule": "every hour"}}),
+            "/feedSync/schedule",
+        ),
+        (
+            json!({"persistence": {"size": "five gigs"}}),
+            "/persistence/size",
+        ),
+        (
+            json!({"service": {"type": "ExternalName"}}),
+            "/service/type",
+        ),
+        (
+            json!({"ingress": {"hosts": [{"host": "x", "paths": [{"path": "api", "pathType": "Prefix"}]}]}}),
+            "/ingress/hosts/0/paths/0/path",
+        ),
+        (
+            json!({"networkPolicy": {"extraFrom": [{"ipblock": {"cidr": "10.0.0.0/8"}}]}}),
+            "/networkPolicy/extraFrom/0",
+        ),
     ];
     for (overlay, path) in cases {
         let errors = schema_errors(&validator, &overlay);
@@ -1148,9 +575,9 @@ fn every_value_is_documented() {
     let indent = |l: &str| l.len() - l.trim_start().len();
     let is_comment = |l: &str| l.trim_start().starts_with('#');
     let is_key = |l: &str| {
-        l.trim_start().split_once(':').is_some_and(|(k, _)| {
-            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric())
-        })
+        l.trim_start()
+            .split_once(':')
+            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric()))
     };
     let mut undocumented = Vec::new();
     let mut skip_below: Option<usize> = None;
@@ -1165,7 +592,11 @@ fn every_value_is_documented() {
             }
             skip_below = None;
         }
-        assert!(is_key(line), "values.yaml line {:?} is not a setting", line.trim());
+        assert!(
+            is_key(line),
+            "values.yaml line {:?} is not a setting",
+            line.trim()
+        );
         let block_start = lines[..i]
             .iter()
             .rposition(|l| !is_comment(l))
@@ -1206,7 +637,11 @@ fn chart_crds_are_the_committed_crds() {
             }
         }
     }
-    assert_eq!(names(&chart), names(&committed), "charts/plimsoll/crds/ vs crds/: {fix}");
+    assert_eq!(
+        names(&chart),
+        names(&committed),
+        "charts/plimsoll/crds/ vs crds/: {fix}"
+    );
     for name in names(&committed) {
         assert!(
             read(&chart.join(&name)) == read(&committed.join(&name)),
@@ -1308,7 +743,10 @@ fn fixed_ids(value: &Value, path: &str, out: &mut Vec<String>) {
 fn openshift_manifests_fix_no_uid_and_pass_restricted() {
     let [(_, crds), (_, operator)] = openshift_manifests();
     let crds = Objects::parse(&crds);
-    assert_eq!(crds.kinds(), BTreeSet::from(["CustomResourceDefinition".to_owned()]));
+    assert_eq!(
+        crds.kinds(),
+        BTreeSet::from(["CustomResourceDefinition".to_owned()])
+    );
     let objects = Objects::parse(&operator);
     check_types(&objects);
     check_pods(&objects);
@@ -1317,10 +755,16 @@ fn openshift_manifests_fix_no_uid_and_pass_restricted() {
     for o in &objects.0 {
         fixed_ids(o, o["kind"].as_str().unwrap_or("?"), &mut found);
     }
-    assert!(found.is_empty(), "fixed IDs in the OpenShift manifests: {found:?}");
     assert!(
-        objects.0.iter().all(|o| o["metadata"]["namespace"] == "plimsoll"
-            || o["kind"].as_str().is_some_and(|k| k.starts_with("Cluster"))),
+        found.is_empty(),
+        "fixed IDs in the OpenShift manifests: {found:?}"
+    );
+    assert!(
+        objects
+            .0
+            .iter()
+            .all(|o| o["metadata"]["namespace"] == "plimsoll"
+                || o["kind"].as_str().is_some_and(|k| k.starts_with("Cluster"))),
         "every namespaced object is in namespace plimsoll"
     );
 }
@@ -1328,113 +772,21 @@ fn openshift_manifests_fix_no_uid_and_pass_restricted() {
 // ---------------------------------------------------------------------------------------------
 // Dockerfiles
 // ---------------------------------------------------------------------------------------------
-
-/// Binaries a Dockerfile may build before they exist as targets: `plimsoll-operator` is being
-/// written on another branch against operator/docs/configuration.md (its contract, which must
-/// name it). Remove an entry once its target exists.
-const AWAITED_BINARIES: &[(&str, &str)] = &[("plimsoll", "plimsoll-operator")];
-
-/// The binary targets of each workspace package, from `cargo metadata` (explicit `[[bin]]` and
-/// auto-discovered `src/bin/*.rs` alike).
-fn workspace_binaries() -> BTreeMap<String, BTreeSet<String>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["metadata", "--no-deps", "--offline", "--format-version", "1"])
-        .current_dir(repo())
-        .output()
-        .expect("running cargo metadata");
-    assert!(
-        out.status.success(),
-        "cargo metadata: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
-    let mut bins = BTreeMap::new();
-    for package in meta["packages"].as_array().expect("packages") {
-        let names: BTreeSet<String> = package["targets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["kind"] == json!(["bin"]))
-            .filter_map(|t| t["name"].as_str().map(str::to_owned))
-            .collect();
-        bins.insert(
-            package["name"].as_str().unwrap_or("").to_owned(),
-            names,
-        );
-    }
-    bins
-}
-
-/// What a Dockerfile builds and ships: (package, binaries built, binaries copied into the final
-/// stage, entrypoint, final base image, user).
-struct Dockerfile {
-    package: String,
-    built: Vec<String>,
-    copied: Vec<String>,
-    entrypoint: String,
-    runtime_base: String,
-    user: String,
-    text: String,
-}
-
-fn dockerfile(path: &str) -> Dockerfile {
-    let text = read(&repo().join(path));
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.starts_with('#'))
-        .collect();
-    let build = lines
-        .iter()
-        .find(|l| l.contains("cargo build"))
-        .unwrap_or_else(|| panic!("{path} runs no cargo build"));
-    let words: Vec<&str> = build.split_whitespace().collect();
-    let after = |flag: &str| -> Vec<String> {
-        words
-            .windows(2)
-            .filter(|w| w[0] == flag)
-            .map(|w| w[1].to_owned())
-            .collect()
-    };
-    let copied = lines
-        .iter()
-        .filter(|l| l.starts_with("COPY --from=build"))
-        .filter_map(|l| {
-            l.split_whitespace()
-                .find_map(|w| w.strip_prefix("/src/target/release/"))
-                .map(str::to_owned)
-        })
-        .collect();
-    let last = |prefix: &str| -> String {
-        lines
-            .iter()
-            .rev()
-            .find_map(|l| l.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("{path} has no {prefix}"))
-            .trim()
-            .to_owned()
-    };
-    let entrypoint: Vec<String> =
-        serde_json::from_str(&last("ENTRYPOINT ")).expect("ENTRYPOINT in exec form");
-    Dockerfile {
-        package: after("-p").into_iter().next().unwrap_or_default(),
-        built: after("--bin"),
-        copied,
-        entrypoint: entrypoint.first().cloned().unwrap_or_default(),
-        runtime_base: last("FROM "),
-        user: last("USER "),
-        text,
-    }
-}
-
 #[test]
 fn dockerfiles_build_workspace_binaries_into_non_root_images() {
     let binaries = workspace_binaries();
     let contract = read(&repo().join("operator/docs/configuration.md"));
     for (path, package, wanted) in [
-        ("operator/Dockerfile", "plimsoll", &["plimsoll-operator", "plimsoll"][..]),
-        ("analyzer/Dockerfile", "plimsoll-analyzer", &["plimsoll-analyzer"][..]),
+        (
+            "operator/Dockerfile",
+            "plimsoll",
+            &["plimsoll-operator", "plimsoll"][..],
+        ),
+        (
+            "analyzer/Dockerfile",
+            "plimsoll-analyzer",
+            &["plimsoll-analyzer"][..],
+        ),
     ] {
         let d = dockerfile(path);
         assert!(
@@ -1462,8 +814,10 @@ fn dockerfiles_build_workspace_binaries_into_non_root_images() {
             "{path}'s entrypoint"
         );
         assert!(
-            d.runtime_base.starts_with("gcr.io/distroless/cc-debian12:nonroot")
-                || d.runtime_base.starts_with("registry.access.redhat.com/ubi9/ubi-minimal"),
+            d.runtime_base
+                .starts_with("gcr.io/distroless/cc-debian12:nonroot")
+                || d.runtime_base
+                    .starts_with("registry.access.redhat.com/ubi9/ubi-minimal"),
             "{path}: a minimal runtime base, not {}",
             d.runtime_base
         );
@@ -1500,7 +854,10 @@ fn documented_env_reads_the_table() {
         "POD_NAMESPACE",
         "PLIMSOLL_LOG",
     ] {
-        assert!(names.contains(name), "{name} not read from the table: {names:?}");
+        assert!(
+            names.contains(name),
+            "{name} not read from the table: {names:?}"
+        );
     }
     assert!(!names.iter().any(|n| n.starts_with('_') || n.is_empty()));
 }
