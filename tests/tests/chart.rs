@@ -3,7 +3,7 @@
 //!
 //! No helm binary can be installed here, so the chart is rendered with
 //! `shared/tools/chart-render` (beside the repository; built on first use with its `build.sh`,
-//! or taken from `$CHART_RENDER`). Each value set in `charts/plimsoll/ci/` is rendered and every
+//! or taken from `$PLIMSOLL_CHART_RENDER`). Each value set in `charts/plimsoll/ci/` is rendered and every
 //! object is checked: it deserialises into its k8s-openapi type without losing a field, the pod
 //! spec passes Pod Security "restricted" (the simulator's checker), RBAC never reads Secrets
 //! beyond named ones, the CRDs are `crds/`, the environment is the operator's documented one.
@@ -332,6 +332,7 @@ fn analyzer_settings_reach_the_operator_environment() {
             "registry.local:5000",
         ),
         ("PLIMSOLL_DEFAULT_PLATFORM", "linux/arm64"),
+        ("HTTPS_PROXY", "http://proxy.internal.example.com:3128"),
         ("PLIMSOLL_WATCH_NAMESPACE", "ci"),
         (
             "PLIMSOLL_FEED_SOURCES",
@@ -743,6 +744,7 @@ fn fixed_ids(value: &Value, path: &str, out: &mut Vec<String>) {
 fn openshift_manifests_fix_no_uid_and_pass_restricted() {
     let [(_, crds), (_, operator)] = openshift_manifests();
     let crds = Objects::parse(&crds);
+    check_types(&crds);
     assert_eq!(
         crds.kinds(),
         BTreeSet::from(["CustomResourceDefinition".to_owned()])

@@ -34,14 +34,14 @@ pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// The chart-render binary: `$CHART_RENDER`, else built from `shared/tools/chart-render` (found in
+/// The chart-render binary: `$PLIMSOLL_CHART_RENDER`, else built from `shared/tools/chart-render` (found in
 /// the ancestors of this crate, like `shared/vulndata`) into the test's target directory, and
 /// rebuilt when its `main.go` is newer. A missing tool fails the test: the chart is untested
 /// without it.
 pub(crate) fn chart_render() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("CHART_RENDER") {
+        if let Some(path) = std::env::var_os("PLIMSOLL_CHART_RENDER") {
             return PathBuf::from(path);
         }
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -53,7 +53,7 @@ pub(crate) fn chart_render() -> &'static Path {
             panic!(
                 "shared/tools/chart-render not found beside the repository (looked in the ancestors of \
                  {}): the chart tests render the chart with it. Put the shared workspace beside the \
-                 repository or set CHART_RENDER to a chart-render binary.",
+                 repository or set PLIMSOLL_CHART_RENDER to a chart-render binary.",
                 manifest.display()
             );
         };
