@@ -125,9 +125,12 @@ impl<'a> Render<'a> {
         cmd.args(["--name", self.release, "--namespace", self.namespace])
             .arg("--include-crds")
             .arg(chart_dir());
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("running chart-render: {e}"));
+        let out = cmd.output().unwrap_or_else(|e| {
+            panic!(
+                "running chart-render ({}; PLIMSOLL_CHART_RENDER overrides it): {e}",
+                chart_render().display()
+            )
+        });
         if out.status.success() {
             Ok(String::from_utf8(out.stdout).expect("chart-render writes UTF-8"))
         } else {
