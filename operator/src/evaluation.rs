@@ -122,3 +122,14 @@ pub fn count(matches: &[Match]) -> VulnerabilityCounts {
 pub fn chrono_time(t: Timestamp) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.unix_millis()).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Two rustls crypto providers in the dependency graph (sqlx, kube and reqwest each pick
+    /// one) make the first TLS client panic at run time: keep it to one.
+    #[test]
+    fn one_tls_crypto_provider() {
+        let client = reqwest::Client::builder().build();
+        assert!(client.is_ok(), "{client:?}");
+    }
+}

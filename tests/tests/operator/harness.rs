@@ -2,7 +2,7 @@
 //! binary (a child process, through a kubeconfig, as in a cluster), the real
 //! `plimsoll-analyzer` binary as the analyzer Jobs' program, and the loopback test registry.
 
-#![allow(clippy::print_stderr, reason = "test diagnostics")]
+#![allow(clippy::print_stderr, unreachable_pub, reason = "test diagnostics; a test-only module")]
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Namespace;
@@ -91,7 +91,8 @@ pub fn registry(var: &str) -> Option<String> {
 }
 
 pub struct Cluster {
-    pub sim: Simulator,
+    /// Kept alive for the test's duration.
+    pub _sim: Simulator,
     pub client: Client,
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
@@ -117,7 +118,7 @@ impl Cluster {
         let kubeconfig = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
         let cluster = Self {
-            sim,
+            _sim: sim,
             client,
             dir,
             kubeconfig,
@@ -243,7 +244,6 @@ pub fn settled(s: &ImageScan) -> bool {
 pub struct Operator {
     child: Child,
     pub url: String,
-    pub db: String,
     pub log: PathBuf,
 }
 
@@ -284,7 +284,6 @@ impl Operator {
         let op = Self {
             child,
             url,
-            db: db.to_owned(),
             log,
         };
         op.wait_ready().await;
