@@ -25,6 +25,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_advisories_by_id.sql"),
         include_str!("../../migrations/postgres/0002_advisories_by_id.sql"),
     ),
+    (
+        3,
+        "feed_cursor",
+        include_str!("../../migrations/sqlite/0003_feed_cursor.sql"),
+        include_str!("../../migrations/postgres/0003_feed_cursor.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {
