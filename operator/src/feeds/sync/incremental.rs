@@ -103,7 +103,7 @@ pub(super) fn to_fetch(
                 .get(&line.id)
                 .and_then(Option::as_deref)
                 .and_then(|m| DateTime::parse_from_rfc3339(m.trim()).ok());
-            !held.is_some_and(|held| held.to_utc() >= line.at)
+            held.is_none_or(|held| held.to_utc() < line.at)
         })
         .collect()
 }
