@@ -396,7 +396,7 @@ fn merge_alpine(loaded: Vec<Loaded>) -> Vec<Loaded> {
 }
 
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 
 #[cfg(test)]
 mod tests {

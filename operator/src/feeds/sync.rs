@@ -394,6 +394,9 @@ fn unknown_ecosystems(records: &[Record]) -> Vec<(String, usize)> {
 }
 
 #[cfg(test)]
+mod resync_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::feeds::read::ReadLimits;

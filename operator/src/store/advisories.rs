@@ -616,6 +616,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::format_cursor;
     use crate::store::testing::{both_backends, fixture, osv, register};
     use futures_util::TryStreamExt as _;
 
@@ -815,6 +816,114 @@ mod tests {
                 .collect();
             names.sort_unstable();
             assert_eq!(names, ["Jinja2", "jw.util"]);
+        }
+
+        async fn the_cursor_follows_the_records_written(db) {
+            let store = db.store().await;
+            register(&store, "npm").await;
+            // 2025-01-01: the cursor ignores times more than a day after it.
+            let now = t(1_735_689_600_000);
+            let record = |id: &str, modified: Option<&str>, gone: bool| {
+                let mut r = osv(id, &[("npm", id)], "1.0.0");
+                r.modified = modified.map(str::to_owned);
+                r.withdrawn = gone.then(|| "2024-06-01T00:00:00Z".to_owned());
+                r
+            };
+            let cases: Vec<(&str, Mode, Vec<Record>, Option<&str>)> = vec![
+                (
+                    "a replace takes the batch's newest, in UTC, fractions kept",
+                    Mode::Replace,
+                    vec![
+                        record("A", Some("2024-01-01T00:00:00Z"), false),
+                        record("B", Some("2024-03-01T00:00:00.5+01:00"), false),
+                        record("C", None, false),
+                    ],
+                    Some("2024-02-29T23:00:00.500Z"),
+                ),
+                (
+                    "an upsert never moves it back",
+                    Mode::Upsert,
+                    vec![record("D", Some("2023-01-01T00:00:00Z"), false)],
+                    Some("2024-02-29T23:00:00.500Z"),
+                ),
+                (
+                    "a withdrawal counts",
+                    Mode::Upsert,
+                    vec![record("A", Some("2024-06-01T00:00:00Z"), true)],
+                    Some("2024-06-01T00:00:00Z"),
+                ),
+                (
+                    "far-future and unreadable times are ignored",
+                    Mode::Upsert,
+                    vec![
+                        record("E", Some("2999-01-01T00:00:00Z"), false),
+                        record("F", Some("2025-01-02T00:00:01Z"), false),
+                        record("G", Some("yesterday"), false),
+                    ],
+                    Some("2024-06-01T00:00:00Z"),
+                ),
+                (
+                    "up to a day after now is believed",
+                    Mode::Upsert,
+                    vec![record("H", Some("2025-01-02T00:00:00Z"), false)],
+                    Some("2025-01-02T00:00:00Z"),
+                ),
+                (
+                    "a replace follows the data back in time",
+                    Mode::Replace,
+                    vec![record("A", Some("2024-01-01T00:00:00Z"), false)],
+                    Some("2024-01-01T00:00:00Z"),
+                ),
+                ("no time at all clears it", Mode::Replace, vec![record("C", None, false)], None),
+            ];
+            for (what, mode, records, expected) in cases {
+                match mode {
+                    Mode::Replace => store.replace_source("npm", &records, None, now).await,
+                    Mode::Upsert => store.upsert_records("npm", &records, now).await,
+                }
+                .expect(what);
+                let source = store.feed_source("npm").await.expect("get").expect("registered");
+                assert_eq!(source.modified_cursor.map(format_cursor).as_deref(), expected, "{what}");
+            }
+        }
+
+        async fn upserts_recompute_the_digest_and_versions_are_looked_up(db) {
+            let store = db.store().await;
+            register(&store, "npm").await;
+            register(&store, "other").await;
+            let a = osv("GHSA-a", &[("npm", "left-pad")], "1.0.1");
+            let mut b = osv("GHSA-b", &[("npm", "lodash")], "4.17.21");
+            b.modified = None;
+            store.replace_source("npm", &[a.clone(), b.clone()], Some("sha256:given"), t(1)).await.expect("replace");
+            store.replace_source("other", &[osv("GHSA-c", &[("npm", "x")], "1")], None, t(1)).await.expect("other");
+
+            let versions = store
+                .advisory_versions("npm", &["GHSA-a", "GHSA-b", "GHSA-c", "GHSA-absent"])
+                .await
+                .expect("versions");
+            let expected: HashMap<String, Option<String>> = [
+                ("GHSA-a".to_owned(), Some("2025-01-01T00:00:00Z".to_owned())),
+                ("GHSA-b".to_owned(), None),
+            ]
+            .into_iter()
+            .collect();
+            assert_eq!(versions, expected, "only this source's ids, absent ones left out");
+            assert!(store.advisory_versions("npm", &[]).await.expect("none").is_empty());
+
+            // Nothing changed: the digest given by the last full sync stays.
+            store.upsert_records("npm", std::slice::from_ref(&a), t(2)).await.expect("upsert");
+            let digest = || async {
+                store.feed_source("npm").await.expect("get").expect("registered").digest
+            };
+            assert_eq!(digest().await.as_deref(), Some("sha256:given"));
+
+            // A change: the digest of the rows held, whatever wrote them.
+            let mut newer = a.clone();
+            newer.modified = Some("2025-02-01T00:00:00Z".into());
+            store.upsert_records("npm", &[newer], t(3)).await.expect("upsert");
+            let held = versions_digest([("GHSA-b", None), ("GHSA-a", Some("2025-02-01T00:00:00Z"))]);
+            assert_eq!(digest().await, Some(held.clone()));
+            assert_ne!(held, versions_digest([("GHSA-b", None), ("GHSA-a", Some("2025-01-01T00:00:00Z"))]));
         }
 
         async fn batches_keep_the_last_occurrence_of_an_id(db) {

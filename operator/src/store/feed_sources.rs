@@ -200,6 +200,7 @@ mod tests {
             assert_eq!(s.last_success_at, None);
             assert_eq!(s.last_error.as_deref(), Some("HTTP 503 from mirror"));
             assert_eq!(s.record_count, 0);
+            assert_eq!(s.modified_cursor, None, "nothing written yet");
             let err = store
                 .feed_sync_failed("nope", "x", t1)
                 .await
