@@ -8,6 +8,8 @@
 //! - `modified_id.csv` lists a record at the time of its last change; a record modified at
 //!   exactly the cursor may be one the last sync had or one it had not seen yet, so lines at
 //!   the cursor are listed and [`to_fetch`] drops those the store holds at that time or later.
+//!   A withdrawn record at exactly the cursor is not held, so it is fetched again on each sync
+//!   until the cursor moves: one request, and deleting it again changes nothing.
 //! - A missing listing or record (404, 403 or 410: S3-style mirrors answer 403 for a missing key)
 //!   means a mirror that carries only `all.zip`, or a bucket caught mid-update: a full sync
 //!   answers both. Any other failure (5xx, a timeout) fails the sync and keeps the data.
@@ -24,8 +26,7 @@ use crate::feeds::source::{
     FetchError, Listing, ListingError, Loader, Modified, OsvExports, RedactedUrl,
 };
 
-/// More changed records than this are synced from `all.zip`: a few thousand small requests
-/// cost about as much as one archive of the whole ecosystem.
+/// More changed records than this are synced from `all.zip` rather than with one request each.
 pub const MAX_FETCHES: usize = 5_000;
 
 /// Records fetched at the same time.
