@@ -130,8 +130,8 @@ pub async fn sync(args: &FeedsSyncArgs, ctx: &Ctx) -> Result<Output, CommandErro
 
 /// `NAME: 2661 records (3 new, 1 updated, 0 removed), 10 withdrawn, 1 skipped` or
 /// `NAME: FAILED: error; kept 2661 records from 3h ago`, then how it was synced when that was
-/// not a plain full sync: `; incremental since TIME: 3 listed, 2 fetched` or
-/// `; full sync: why not incremental`.
+/// not a plain full sync: `; incremental since TIME: 3 listed, 2 fetched` (no counts on a
+/// failure) or `; full sync: why not incremental`.
 pub fn summary_line(report: &SyncReport, now: Timestamp) -> String {
     let mut line = outcome_text(report, now);
     match &report.mode {
@@ -144,11 +144,10 @@ pub fn summary_line(report: &SyncReport, now: Timestamp) -> String {
             listed,
             fetched,
         } => {
-            let _ = write!(
-                line,
-                "; incremental since {}: {listed} listed, {fetched} fetched",
-                format_cursor(*since)
-            );
+            let _ = write!(line, "; incremental since {}", format_cursor(*since));
+            if report.result.is_ok() {
+                let _ = write!(line, ": {listed} listed, {fetched} fetched");
+            }
         }
     }
     line
@@ -512,13 +511,15 @@ mod tests {
                     fetched: 2,
                 },
                 "; incremental since 2024-10-10T12:00:00.500Z: 3 listed, 2 fetched",
+                "; incremental since 2024-10-10T12:00:00.500Z",
             ),
             (
                 SyncMode::FullFallback("no modified_id.csv (HTTP status 404)".into()),
                 "; full sync: no modified_id.csv (HTTP status 404)",
+                "; full sync: no modified_id.csv (HTTP status 404)",
             ),
         ];
-        for (mode, suffix) in modes {
+        for (mode, ok_suffix, failed_suffix) in modes {
             let report = SyncReport {
                 mode,
                 ..ok_report()
@@ -527,14 +528,20 @@ mod tests {
                 summary_line(&report, now),
                 format!(
                     "osv:PyPI: 11 records (2 new, 1 updated, 2 removed, 8 unchanged), 1 \
-                     withdrawn, 7 skipped{suffix}"
+                     withdrawn, 7 skipped{ok_suffix}"
                 )
             );
             let failed = SyncReport {
                 mode: report.mode.clone(),
                 ..failed_report()
             };
-            assert!(summary_line(&failed, now).ends_with(&format!("3h ago{suffix}")));
+            assert_eq!(
+                summary_line(&failed, now),
+                format!(
+                    "osv:npm: FAILED: https://m/npm/all.zip: HTTP status 404\\u{{1b}}; kept 40 \
+                     records from 3h ago{failed_suffix}"
+                )
+            );
         }
     }
 
