@@ -16,8 +16,8 @@
 //!   first-seen times recorded.
 
 pub mod cli;
-pub mod evaluation;
 pub mod crd;
+pub mod evaluation;
 pub mod feeds;
 pub mod matcher;
 pub mod operator;

@@ -74,10 +74,9 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let scans: Api<ImageScan> = api(&client, ns.as_deref());
     let bundles: Api<PolicyBundle> = api(&client, ns.as_deref());
     let jobs: Api<Job> = api(&client, ns.as_deref());
-    scans
-        .list(&ListParams::default().limit(1))
-        .await
-        .context("listing ImageScans: are the CRDs installed (`plimsoll crds | kubectl apply -f -`)?")?;
+    scans.list(&ListParams::default().limit(1)).await.context(
+        "listing ImageScans: are the CRDs installed (`plimsoll crds | kubectl apply -f -`)?",
+    )?;
     let identity = args
         .pod_name
         .clone()
@@ -148,7 +147,11 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         // Followers serve reads and uploads while they wait.
         ready.store(true, Ordering::Relaxed);
         leader::acquire(&leases, &args.lease_name, &identity).await;
-        lost_lease = Box::pin(leader::hold(leases, args.lease_name.clone(), identity.clone()));
+        lost_lease = Box::pin(leader::hold(
+            leases,
+            args.lease_name.clone(),
+            identity.clone(),
+        ));
     }
 
     let scan_controller = Controller::new(scans, watcher::Config::default());
@@ -171,9 +174,11 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
         }
     };
-    let wake_stream = futures_util::stream::unfold(wake_rx, |mut rx| async move {
-        rx.recv().await.map(|r| (r, rx))
-    });
+    let wake_stream =
+        futures_util::stream::unfold(
+            wake_rx,
+            |mut rx| async move { rx.recv().await.map(|r| (r, rx)) },
+        );
     let scan_loop = scan_controller
         .with_config(ControllerConfig::default().concurrency(16))
         .watches_stream(job_stream, job_mapper)
@@ -185,18 +190,20 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let bundle_loop = bundle_controller
         .with_config(ControllerConfig::default().concurrency(4))
         .shutdown_on_signal()
-        .run(policy_bundle::reconcile, policy_bundle::error_policy, ctx.clone())
+        .run(
+            policy_bundle::reconcile,
+            policy_bundle::error_policy,
+            ctx.clone(),
+        )
         .for_each(|_| std::future::ready(()));
     let prune = {
         let store = store.clone();
         async move {
             loop {
                 let before = Timestamp::now();
-                let cutoff = Timestamp::from_unix_millis(
-                    before.unix_millis().saturating_sub(
-                        i64::try_from(JOB_RECORD_RETENTION.as_millis()).unwrap_or(i64::MAX),
-                    ),
-                );
+                let cutoff = Timestamp::from_unix_millis(before.unix_millis().saturating_sub(
+                    i64::try_from(JOB_RECORD_RETENTION.as_millis()).unwrap_or(i64::MAX),
+                ));
                 if let Err(e) = store.prune_analyzer_jobs(cutoff).await {
                     tracing::warn!(error = %e, "pruning analyzer Job records");
                 }
@@ -233,7 +240,8 @@ fn jobs_to_scans(ctx: &Context, job: &Job) -> Vec<ObjectRef<ImageScan>> {
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
     let current = ctx.jobs.get(&ObjectRef::<Job>::new(&name).within(&ns));
-    let active = current.is_some_and(|j| !image_scan::job_finished(&j) && j.metadata.deletion_timestamp.is_none());
+    let active = current
+        .is_some_and(|j| !image_scan::job_finished(&j) && j.metadata.deletion_timestamp.is_none());
     let woken = ctx
         .slots
         .lock()

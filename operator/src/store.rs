@@ -44,12 +44,12 @@ mod url;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use advisories::{AffectedRow, SyncOutcome};
+pub use advisories::{AffectedRow, SyncOutcome, versions_digest};
 pub use analyses::{AnalysisInfo, PutOutcome, StoredAnalysis};
 pub use analyzer_jobs::{AnalyzerJob, Finish, JobOutcome};
 pub use error::Error;
 pub use evaluations::{Evaluation, FinalAction, NewEvaluation, UnknownFinalAction};
-pub use feed_sources::{FeedSource, FeedSourceSpec};
+pub use feed_sources::{FeedSource, FeedSourceSpec, format_cursor};
 pub use matches::{MatchKey, MatchTimes, ObservedMatch, StoredMatch};
 pub use outbox::{Enqueued, NewNotification, OutboxEntry};
 pub use url::{Backend, DbUrl, redact_url};

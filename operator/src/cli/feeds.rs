@@ -10,8 +10,8 @@ use super::table::{clean, shorten, write_aligned};
 use super::{CommandError, Ctx, ExitStatus, Output, db};
 use crate::feeds::read::ReadLimits;
 use crate::feeds::source::{FetchConfig, Loader, OsvExports, RedactedUrl, SourceSpec};
-use crate::feeds::sync::{self, SyncReport, Target};
-use crate::store::{FeedSource, Timestamp};
+use crate::feeds::sync::{self, SyncMode, SyncReport, Target};
+use crate::store::{FeedSource, Timestamp, format_cursor};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -129,8 +129,31 @@ pub async fn sync(args: &FeedsSyncArgs, ctx: &Ctx) -> Result<Output, CommandErro
 }
 
 /// `NAME: 2661 records (3 new, 1 updated, 0 removed), 10 withdrawn, 1 skipped` or
-/// `NAME: FAILED: error; kept 2661 records from 3h ago`.
+/// `NAME: FAILED: error; kept 2661 records from 3h ago`, then how it was synced when that was
+/// not a plain full sync: `; incremental since TIME: 3 listed, 2 fetched` (no counts on a
+/// failure) or `; full sync: why not incremental`.
 pub fn summary_line(report: &SyncReport, now: Timestamp) -> String {
+    let mut line = outcome_text(report, now);
+    match &report.mode {
+        SyncMode::Full => {}
+        SyncMode::FullFallback(reason) => {
+            let _ = write!(line, "; full sync: {}", clean(reason));
+        }
+        SyncMode::Incremental {
+            since,
+            listed,
+            fetched,
+        } => {
+            let _ = write!(line, "; incremental since {}", format_cursor(*since));
+            if report.result.is_ok() {
+                let _ = write!(line, ": {listed} listed, {fetched} fetched");
+            }
+        }
+    }
+    line
+}
+
+fn outcome_text(report: &SyncReport, now: Timestamp) -> String {
     let name = clean(&report.name);
     match &report.result {
         Ok(s) => {
@@ -216,6 +239,9 @@ struct ListedSource<'a> {
     age_seconds: Option<i64>,
     digest: Option<&'a str>,
     last_error: Option<&'a str>,
+    /// The newest `modified` time of the source's records: where the next incremental sync
+    /// starts.
+    last_modified: Option<String>,
 }
 
 pub async fn list(args: &FeedsListArgs, ctx: &Ctx) -> Result<Output, CommandError> {
@@ -259,6 +285,7 @@ fn render_list(
                         .map(|at| (now.unix_millis() - at.unix_millis()).max(0) / 1000),
                     digest: s.digest.as_deref(),
                     last_error: s.last_error.as_deref(),
+                    last_modified: s.modified_cursor.map(format_cursor),
                 })
                 .collect();
             let mut bytes = serde_json::to_vec_pretty(&listed)?;
@@ -269,11 +296,12 @@ fn render_list(
             if sources.is_empty() {
                 return Ok(Vec::new());
             }
-            let mut rows: Vec<[Cow<'_, str>; 5]> = vec![[
+            let mut rows: Vec<[Cow<'_, str>; 6]> = vec![[
                 "NAME".into(),
                 "RECORDS".into(),
                 "LAST SUCCESS".into(),
                 "AGE".into(),
+                "LAST MODIFIED".into(),
                 "LAST ERROR".into(),
             ]];
             for s in sources {
@@ -285,6 +313,11 @@ fn render_list(
                         .into(),
                     s.last_success_at
                         .map_or("-".into(), |at| age(now, at))
+                        .into(),
+                    s.modified_cursor
+                        .map_or("-".into(), |t| {
+                            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        })
                         .into(),
                     s.last_error.as_deref().map_or(Cow::Borrowed("-"), |e| {
                         Cow::Owned(clean(&shorten(e, 100)).into_owned())
@@ -395,11 +428,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn summary_lines_and_warnings() {
-        let now = Timestamp::from_unix_millis(10 * 3_600_000);
-        let ok = SyncReport {
+    fn ok_report() -> SyncReport {
+        SyncReport {
             name: "osv:PyPI".into(),
+            mode: SyncMode::Full,
             records: 12,
             withdrawn: 1,
             skipped: (0..7)
@@ -419,9 +451,32 @@ mod tests {
                     touched: vec![],
                 },
                 stored: 11,
-                digest: "sha256:x".into(),
+                digest: Some("sha256:x".into()),
+                cursor: None,
             }),
-        };
+        }
+    }
+
+    fn failed_report() -> SyncReport {
+        SyncReport {
+            name: "osv:npm".into(),
+            mode: SyncMode::Full,
+            records: 0,
+            withdrawn: 0,
+            skipped: vec![],
+            unknown_ecosystems: vec![],
+            result: Err(SyncFailure {
+                error: "https://m/npm/all.zip: HTTP status 404\u{1b}".into(),
+                kept: 40,
+                last_success: Some(Timestamp::from_unix_millis(7 * 3_600_000)),
+            }),
+        }
+    }
+
+    #[test]
+    fn summary_lines_and_warnings() {
+        let now = Timestamp::from_unix_millis(10 * 3_600_000);
+        let ok = ok_report();
         assert_eq!(
             summary_line(&ok, now),
             "osv:PyPI: 11 records (2 new, 1 updated, 2 removed, 8 unchanged), 1 withdrawn, \
@@ -439,23 +494,55 @@ mod tests {
             "osv:PyPI: records under ecosystems Plimsoll does not match, stored but never \
              matched: Hex (3)"
         );
-        let failed = SyncReport {
-            name: "osv:npm".into(),
-            records: 0,
-            withdrawn: 0,
-            skipped: vec![],
-            unknown_ecosystems: vec![],
-            result: Err(SyncFailure {
-                error: "https://m/npm/all.zip: HTTP status 404\u{1b}".into(),
-                kept: 40,
-                last_success: Some(Timestamp::from_unix_millis(7 * 3_600_000)),
-            }),
-        };
+        let failed = failed_report();
         assert_eq!(
             summary_line(&failed, now),
             "osv:npm: FAILED: https://m/npm/all.zip: HTTP status 404\\u{1b}; kept 40 records \
              from 3h ago"
         );
+        let since = chrono::DateTime::parse_from_rfc3339("2024-10-10T12:00:00.5Z")
+            .expect("time")
+            .to_utc();
+        let modes = [
+            (
+                SyncMode::Incremental {
+                    since,
+                    listed: 3,
+                    fetched: 2,
+                },
+                "; incremental since 2024-10-10T12:00:00.500Z: 3 listed, 2 fetched",
+                "; incremental since 2024-10-10T12:00:00.500Z",
+            ),
+            (
+                SyncMode::FullFallback("no modified_id.csv (HTTP status 404)".into()),
+                "; full sync: no modified_id.csv (HTTP status 404)",
+                "; full sync: no modified_id.csv (HTTP status 404)",
+            ),
+        ];
+        for (mode, ok_suffix, failed_suffix) in modes {
+            let report = SyncReport {
+                mode,
+                ..ok_report()
+            };
+            assert_eq!(
+                summary_line(&report, now),
+                format!(
+                    "osv:PyPI: 11 records (2 new, 1 updated, 2 removed, 8 unchanged), 1 \
+                     withdrawn, 7 skipped{ok_suffix}"
+                )
+            );
+            let failed = SyncReport {
+                mode: report.mode.clone(),
+                ..failed_report()
+            };
+            assert_eq!(
+                summary_line(&failed, now),
+                format!(
+                    "osv:npm: FAILED: https://m/npm/all.zip: HTTP status 404\\u{{1b}}; kept 40 \
+                     records from 3h ago{failed_suffix}"
+                )
+            );
+        }
     }
 
     #[test]
@@ -489,6 +576,11 @@ mod tests {
                 record_count: 2661,
                 digest: Some("sha256:ab".into()),
                 last_error: None,
+                modified_cursor: Some(
+                    chrono::DateTime::parse_from_rfc3339("2024-10-10T12:00:00.123456Z")
+                        .expect("time")
+                        .to_utc(),
+                ),
             },
             FeedSource {
                 name: "osv:npm".into(),
@@ -499,6 +591,7 @@ mod tests {
                 record_count: 0,
                 digest: None,
                 last_error: Some("HTTP status 404".into()),
+                modified_cursor: None,
             },
         ];
         let table =
@@ -506,9 +599,9 @@ mod tests {
                 .expect("UTF-8");
         assert_eq!(
             table,
-            "NAME      RECORDS  LAST SUCCESS          AGE  LAST ERROR\n\
-             osv:PyPI  2661     2023-11-14T22:13:20Z  3h   -\n\
-             osv:npm   0        never                 -    HTTP status 404\n"
+            "NAME      RECORDS  LAST SUCCESS          AGE  LAST MODIFIED         LAST ERROR\n\
+             osv:PyPI  2661     2023-11-14T22:13:20Z  3h   2024-10-10T12:00:00Z  -\n\
+             osv:npm   0        never                 -    -                     HTTP status 404\n"
         );
         let json: serde_json::Value =
             serde_json::from_slice(&render_list(&sources, ListFormat::Json, now).expect("json"))
@@ -517,6 +610,8 @@ mod tests {
         assert_eq!(json[0]["ageSeconds"], 3 * 3_600);
         assert_eq!(json[0]["lastSuccessAt"], "2023-11-14T22:13:20Z");
         assert_eq!(json[1]["lastError"], "HTTP status 404");
+        assert_eq!(json[0]["lastModified"], "2024-10-10T12:00:00.123456Z");
+        assert!(json[1]["lastModified"].is_null());
         assert!(json[1]["lastSuccessAt"].is_null());
     }
 }

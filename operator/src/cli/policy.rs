@@ -147,7 +147,6 @@ pub fn exit_status(action: Action, fail_on: FailOn) -> ExitStatus {
     }
 }
 
-
 fn read_limited(path: &Path, flag: &str) -> Result<Vec<u8>, CommandError> {
     let usage = |what: String| CommandError::Usage(anyhow::anyhow!("{flag} {what}"));
     let shown = path.display();

@@ -26,7 +26,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use http::{FetchConfig, FetchError, Fetcher};
-pub use osv_exports::{DEFAULT_BASE, ExportsError, ModifiedSince, OsvExports, ids_modified_since};
+pub use osv_exports::{
+    CsvError, DEFAULT_BASE, ExportsError, LineFault, Listing, ListingError, Modified, OsvExports,
+    modified_since,
+};
 pub use redacted_url::RedactedUrl;
 
 use crate::feeds::alpine_secdb;
@@ -393,7 +396,7 @@ fn merge_alpine(loaded: Vec<Loaded>) -> Vec<Loaded> {
 }
 
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 
 #[cfg(test)]
 mod tests {
@@ -678,16 +681,20 @@ mod tests {
             .expect("time")
             .to_utc();
         let modified = exports
-            .fetch_modified_since(&loader.fetcher, "PyPI", since)
+            .fetch_modified_since(&loader.fetcher, "PyPI", since, 10)
             .await
             .expect("csv");
-        assert_eq!(modified.ids, ["PYSEC-2024-110"]);
+        let Listing::Since(modified) = modified else {
+            panic!("{modified:?}")
+        };
+        let ids: Vec<&str> = modified.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["PYSEC-2024-110"]);
         let missing = exports
-            .fetch_modified_since(&loader.fetcher, "npm", since)
+            .fetch_modified_since(&loader.fetcher, "npm", since, 10)
             .await;
         assert!(matches!(
             missing,
-            Err(FetchError::Status { status: 404, .. })
+            Err(ListingError::Fetch(FetchError::Status { status: 404, .. }))
         ));
     }
 

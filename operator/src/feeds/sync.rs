@@ -4,6 +4,13 @@
 //! A [`Target`] is one stored source. A path, a directory or a URL is one target named by the
 //! spec as written (redacted); an `osv:` spec is one target per ecosystem, named `osv:<eco>`.
 //!
+//! Incremental sync: an `osv:` ecosystem that synced before is brought up to date from its
+//! `modified_id.csv` (the records changed since the source's cursor, fetched one by one and
+//! upserted, withdrawn ones deleted; `incremental`), falling back to `all.zip` when that cannot
+//! work. Every other source is read whole, and the store rewrites only the records whose
+//! content changed: re-syncing unchanged data writes no record and reports no package as
+//! changed (`Store::changed_since`), so the operator re-matches nothing.
+//!
 //! Traps:
 //! - A source is replaced as a whole, so it is written only when every piece of it loaded: a
 //!   corrupt zip in a directory of five fails the source and keeps its previous records (writing
@@ -18,9 +25,14 @@
 //!   matcher never asks for (`Ubuntu:Pro:…`, `Hex`) are stored but reported, since they cannot
 //!   match anything.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod incremental;
 
-use sha2::Digest as _;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+pub use incremental::MAX_FETCHES;
+use incremental::Step;
 
 use crate::feeds::osv::Record;
 use crate::feeds::read::Skipped;
@@ -82,11 +94,28 @@ pub fn targets(spec: &SourceSpec) -> Vec<Target> {
     }
 }
 
+/// How a source was synced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Everything loaded, the source's records replaced.
+    Full,
+    /// A full sync where an incremental one was tried first, and why that was not enough.
+    FullFallback(String),
+    /// Only what changed since the cursor: the ids `modified_id.csv` listed and how many of
+    /// them were fetched (the others were held already at that version).
+    Incremental {
+        since: DateTime<Utc>,
+        listed: usize,
+        fetched: usize,
+    },
+}
+
 /// How one source's sync went.
 #[derive(Debug)]
 pub struct SyncReport {
     pub name: String,
-    /// Records read (withdrawn ones included).
+    pub mode: SyncMode,
+    /// Records read (withdrawn ones included); for an incremental sync, the records fetched.
     pub records: usize,
     /// Records the feed marks withdrawn (removed from the store, never stored).
     pub withdrawn: usize,
@@ -103,8 +132,11 @@ pub struct Synced {
     pub write: SyncOutcome,
     /// Records the store holds for the source now.
     pub stored: u64,
-    /// `sha256:` over the sorted ids and modification times: the feed's content version.
-    pub digest: String,
+    /// `sha256:` over the sorted ids and modification times of the records held: the feed's
+    /// content version ([`content_digest`]).
+    pub digest: Option<String>,
+    /// The newest `modified` time held: where the next incremental sync starts.
+    pub cursor: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug)]
@@ -118,6 +150,10 @@ pub struct SyncFailure {
 
 /// Syncs one source. A load or write failure is reported in [`SyncReport::result`] and recorded
 /// with `feed_sync_failed`; only a store that cannot record anything is an `Err`.
+///
+/// An `osv:` ecosystem synced successfully before, with a cursor, is synced incrementally
+/// (`incremental`); it falls back to a full sync when the listing is missing, too long, or
+/// names a record that is not there.
 pub async fn sync(
     store: &Store,
     loader: &Loader,
@@ -136,112 +172,204 @@ pub async fn sync(
         )
         .await?;
     let previous = store.feed_source(&target.name).await?;
-    let kept = previous.as_ref().map_or(0, |s| s.record_count);
-    let last_success = previous.as_ref().and_then(|s| s.last_success_at);
-
-    let loaded = source::load(&target.spec, loader).await;
-    let mut records: Vec<Record> = Vec::new();
-    let mut skipped: Vec<Skipped> = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    let pieces = loaded.len();
-    for piece in loaded {
-        match piece.result {
-            Ok((_, outcome)) => {
-                records.extend(outcome.records);
-                skipped.extend(outcome.skipped);
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    let withdrawn = records.iter().filter(|r| r.withdrawn.is_some()).count();
-    let mut report = SyncReport {
-        name: target.name.clone(),
-        records: records.len(),
-        withdrawn,
-        skipped,
-        unknown_ecosystems: unknown_ecosystems(&records),
-        result: Err(SyncFailure {
-            error: String::new(),
-            kept,
-            last_success,
-        }),
+    let run = Run {
+        store,
+        loader,
+        target,
+        now,
+        kept: previous.as_ref().map_or(0, |s| s.record_count),
+        last_success: previous.as_ref().and_then(|s| s.last_success_at),
     };
-
-    let failure = if !errors.is_empty() {
-        Some(if pieces > 1 {
-            format!(
-                "{} of {pieces} files failed, nothing written: {}",
-                errors.len(),
-                errors.join("; ")
-            )
-        } else {
-            errors.join("; ")
-        })
-    } else if pieces == 0 {
-        Some("no feed files found (.json, .jsonl, .ndjson or .zip)".to_owned())
-    } else if records.len() == withdrawn && kept > 0 {
-        Some(format!(
-            "the source yielded no records; keeping the {kept} stored"
-        ))
-    } else {
-        None
-    };
-    if let Some(error) = failure {
-        store.feed_sync_failed(&target.name, &error, now).await?;
-        report.result = Err(SyncFailure {
-            error,
-            kept,
-            last_success,
-        });
-        return Ok(report);
-    }
-
-    let digest = content_digest(&records);
-    match store
-        .replace_source(&target.name, &records, Some(&digest), now)
-        .await
+    let cursor = previous
+        .as_ref()
+        .filter(|s| s.last_success_at.is_some())
+        .and_then(|s| s.modified_cursor);
+    let mut mode = SyncMode::Full;
+    if let SourceSpec::OsvExports(exports) = &target.spec
+        && let [ecosystem] = exports.ecosystems()
+        && let Some(since) = cursor
     {
-        Ok(write) => {
-            let stored = store
-                .feed_source(&target.name)
-                .await?
-                .map_or(0, |s| s.record_count);
-            report.result = Ok(Synced {
-                write,
-                stored,
-                digest,
-            });
-        }
-        Err(e) => {
-            let error = e.to_string();
-            store.feed_sync_failed(&target.name, &error, now).await?;
-            report.result = Err(SyncFailure {
-                error,
-                kept,
-                last_success,
-            });
+        match run.incremental(exports, ecosystem, since).await? {
+            Step::Go(report) => return Ok(report),
+            Step::Full(reason) => mode = SyncMode::FullFallback(reason),
         }
     }
-    Ok(report)
+    run.full(mode).await
 }
 
-/// `sha256:` over `id\tmodified\n` of the live records sorted by id: changes whenever a record
-/// is added, removed or modified, without serialising every record a second time.
-pub fn content_digest(records: &[Record]) -> String {
-    let mut lines: Vec<(&str, &str)> = records
-        .iter()
-        .filter(|r| r.withdrawn.is_none())
-        .map(|r| (r.id.as_str(), r.modified.as_deref().unwrap_or("")))
-        .collect();
-    lines.sort_unstable();
-    let mut hasher = sha2::Sha256::new();
-    for (id, modified) in lines {
-        hasher.update(id.as_bytes());
-        hasher.update(b"\t");
-        hasher.update(modified.as_bytes());
-        hasher.update(b"\n");
+/// One sync in progress.
+struct Run<'a> {
+    store: &'a Store,
+    loader: &'a Loader,
+    target: &'a Target,
+    now: Timestamp,
+    /// Records held before the sync.
+    kept: u64,
+    last_success: Option<Timestamp>,
+}
+
+impl Run<'_> {
+    /// A report on `records` with no result yet.
+    fn report(&self, mode: SyncMode, records: &[Record], skipped: Vec<Skipped>) -> SyncReport {
+        SyncReport {
+            name: self.target.name.clone(),
+            mode,
+            records: records.len(),
+            withdrawn: records.iter().filter(|r| r.withdrawn.is_some()).count(),
+            skipped,
+            unknown_ecosystems: unknown_ecosystems(records),
+            result: Err(SyncFailure {
+                error: String::new(),
+                kept: self.kept,
+                last_success: self.last_success,
+            }),
+        }
     }
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+
+    /// Records the failure; the stored records stay.
+    async fn failed(
+        &self,
+        mut report: SyncReport,
+        error: String,
+    ) -> Result<SyncReport, store::Error> {
+        self.store
+            .feed_sync_failed(&self.target.name, &error, self.now)
+            .await?;
+        report.result = Err(SyncFailure {
+            error,
+            kept: self.kept,
+            last_success: self.last_success,
+        });
+        Ok(report)
+    }
+
+    /// The report of a write.
+    async fn written(
+        &self,
+        mut report: SyncReport,
+        write: Result<SyncOutcome, store::Error>,
+    ) -> Result<SyncReport, store::Error> {
+        let write = match write {
+            Ok(write) => write,
+            Err(e) => return self.failed(report, e.to_string()).await,
+        };
+        let source = self.store.feed_source(&self.target.name).await?;
+        report.result = Ok(Synced {
+            write,
+            stored: source.as_ref().map_or(0, |s| s.record_count),
+            digest: source.as_ref().and_then(|s| s.digest.clone()),
+            cursor: source.and_then(|s| s.modified_cursor),
+        });
+        Ok(report)
+    }
+
+    /// Loads every piece of the source and replaces its records, or keeps them all.
+    async fn full(&self, mode: SyncMode) -> Result<SyncReport, store::Error> {
+        let loaded = source::load(&self.target.spec, self.loader).await;
+        let mut records: Vec<Record> = Vec::new();
+        let mut skipped: Vec<Skipped> = Vec::new();
+        let mut errors: Vec<String> = Vec::new();
+        let pieces = loaded.len();
+        for piece in loaded {
+            match piece.result {
+                Ok((_, outcome)) => {
+                    records.extend(outcome.records);
+                    skipped.extend(outcome.skipped);
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let report = self.report(mode, &records, skipped);
+        let failure = if !errors.is_empty() {
+            Some(if pieces > 1 {
+                format!(
+                    "{} of {pieces} files failed, nothing written: {}",
+                    errors.len(),
+                    errors.join("; ")
+                )
+            } else {
+                errors.join("; ")
+            })
+        } else if pieces == 0 {
+            Some("no feed files found (.json, .jsonl, .ndjson or .zip)".to_owned())
+        } else if records.len() == report.withdrawn && self.kept > 0 {
+            Some(format!(
+                "the source yielded no records; keeping the {} stored",
+                self.kept
+            ))
+        } else {
+            None
+        };
+        if let Some(error) = failure {
+            return self.failed(report, error).await;
+        }
+        let digest = content_digest(&records);
+        let write = self
+            .store
+            .replace_source(&self.target.name, &records, Some(&digest), self.now)
+            .await;
+        self.written(report, write).await
+    }
+
+    /// Fetches what changed since `since` and upserts it, or says why a full sync is needed.
+    async fn incremental(
+        &self,
+        exports: &OsvExports,
+        ecosystem: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Step<SyncReport>, store::Error> {
+        let mode = |listed, fetched| SyncMode::Incremental {
+            since,
+            listed,
+            fetched,
+        };
+        let listed = match incremental::list(self.loader, exports, ecosystem, since).await {
+            Ok(Step::Go(listed)) => listed,
+            Ok(Step::Full(reason)) => return Ok(Step::Full(reason)),
+            Err(e) => {
+                let report = self.report(mode(0, 0), &[], Vec::new());
+                return self.failed(report, e.to_string()).await.map(Step::Go);
+            }
+        };
+        let ids: Vec<&str> = listed.iter().map(|m| m.id.as_str()).collect();
+        let held = self
+            .store
+            .advisory_versions(&self.target.name, &ids)
+            .await?;
+        let listed_count = listed.len();
+        let wanted = incremental::to_fetch(listed, &held);
+        let mode = mode(listed_count, wanted.len());
+        let outcome = match incremental::fetch(self.loader, exports, ecosystem, &wanted).await {
+            Ok(Step::Go(outcome)) => outcome,
+            Ok(Step::Full(reason)) => return Ok(Step::Full(reason)),
+            Err(e) => {
+                let report = self.report(mode, &[], Vec::new());
+                return self.failed(report, e.to_string()).await.map(Step::Go);
+            }
+        };
+        let report = self.report(mode, &outcome.records, outcome.skipped);
+        let write = self
+            .store
+            .upsert_records(&self.target.name, &outcome.records, self.now)
+            .await;
+        self.written(report, write).await.map(Step::Go)
+    }
+}
+
+/// `sha256:` over `id\tmodified\n` of the live records sorted by id, each id once (its last
+/// occurrence, as the store keeps it): changes whenever a record is added, removed or
+/// modified, without serialising every record a second time. The store computes the same over
+/// its rows after an incremental write ([`store::versions_digest`]).
+pub fn content_digest(records: &[Record]) -> String {
+    let mut last: HashMap<&str, &Record> = HashMap::with_capacity(records.len());
+    for r in records {
+        last.insert(r.id.as_str(), r);
+    }
+    store::versions_digest(
+        last.into_values()
+            .filter(|r| r.withdrawn.is_none())
+            .map(|r| (r.id.as_str(), r.modified.as_deref())),
+    )
 }
 
 /// Ecosystems of live records that the matcher never queries, with record counts.
@@ -264,6 +392,9 @@ fn unknown_ecosystems(records: &[Record]) -> Vec<(String, usize)> {
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
 }
+
+#[cfg(test)]
+mod resync_tests;
 
 #[cfg(test)]
 mod tests {
@@ -378,7 +509,7 @@ mod tests {
             assert_eq!(third.skipped.len(), 1);
             assert!(third.skipped[0].location.ends_with("bad.jsonl:1"), "{:?}", third.skipped);
             let source = store.feed_source(&target.name).await.expect("get").expect("known");
-            assert_eq!((source.last_error, source.digest), (None, Some(synced.digest.clone())));
+            assert_eq!((source.last_error, &source.digest), (None, &synced.digest));
 
             // An emptied directory is not believed.
             for f in ["pypi.jsonl", "npm.jsonl", "bad.jsonl"] {

@@ -135,7 +135,10 @@ fn env(name: &str, value: impl Into<String>) -> EnvVar {
 pub fn job(key: &JobKey, config: &OperatorArgs) -> Job {
     let name = key.job_name();
     let mut env_vars = vec![
-        env("PLIMSOLL_INGEST_URL", config.ingest_url.as_str().trim_end_matches('/')),
+        env(
+            "PLIMSOLL_INGEST_URL",
+            config.ingest_url.as_str().trim_end_matches('/'),
+        ),
         EnvVar {
             name: "PLIMSOLL_INGEST_TOKEN".into(),
             value_from: Some(EnvVarSource {
@@ -325,7 +328,11 @@ mod tests {
     use clap::Parser;
 
     fn config(extra: &[&str]) -> OperatorArgs {
-        let mut args = vec!["plimsoll-operator", "--ingest-url", "http://op.ns.svc:8080/"];
+        let mut args = vec![
+            "plimsoll-operator",
+            "--ingest-url",
+            "http://op.ns.svc:8080/",
+        ];
         args.extend_from_slice(extra);
         OperatorArgs::try_parse_from(args).expect("config")
     }
@@ -342,7 +349,10 @@ mod tests {
         let key = JobKey::of(&a, "linux/amd64");
         assert_eq!(key.pull_secrets, ["other", "regcred"], "sorted");
         let name = key.job_name();
-        assert!(name.starts_with("plimsoll-analyze-") && name.len() == 33, "{name}");
+        assert!(
+            name.starts_with("plimsoll-analyze-") && name.len() == 33,
+            "{name}"
+        );
         // Another scan of the same image with the same secrets shares the Job.
         let mut b = a.clone();
         b.metadata.name = Some("web-2".into());
@@ -372,7 +382,10 @@ mod tests {
         assert_eq!(psc.run_as_non_root, Some(true));
         assert_eq!(psc.run_as_user, None, "no fixed UID: OpenShift assigns one");
         let c = &pod.containers[0];
-        let sc = c.security_context.as_ref().expect("container security context");
+        let sc = c
+            .security_context
+            .as_ref()
+            .expect("container security context");
         assert_eq!(sc.allow_privilege_escalation, Some(false));
         assert_eq!(sc.read_only_root_filesystem, Some(true));
         assert_eq!(sc.run_as_user, None);
@@ -387,13 +400,20 @@ mod tests {
         assert_eq!(spec.active_deadline_seconds, Some(1800));
         assert_eq!(spec.ttl_seconds_after_finished, Some(3600));
         assert_eq!(spec.backoff_limit, Some(2));
-        let limits = c.resources.as_ref().and_then(|r| r.limits.clone()).expect("limits");
+        let limits = c
+            .resources
+            .as_ref()
+            .and_then(|r| r.limits.clone())
+            .expect("limits");
         assert!(limits.contains_key("memory") && limits.contains_key("cpu"));
     }
 
     #[test]
     fn pull_secrets_are_mounted_and_listed() {
-        let job = job(&JobKey::of(&scan(SCAN), "linux/amd64"), &config(&["--analyzer-insecure-registries", "127.0.0.1:5000"]));
+        let job = job(
+            &JobKey::of(&scan(SCAN), "linux/amd64"),
+            &config(&["--analyzer-insecure-registries", "127.0.0.1:5000"]),
+        );
         let pod = job.spec.and_then(|s| s.template.spec).expect("pod");
         let c = &pod.containers[0];
         let env: BTreeMap<String, Option<String>> = c
@@ -404,12 +424,30 @@ mod tests {
             .map(|e| (e.name, e.value))
             .collect();
         assert_eq!(
-            env.get("PLIMSOLL_REGISTRY_AUTH_FILE").cloned().flatten().as_deref(),
-            Some("/var/run/plimsoll/pull-secrets/0/config.json,/var/run/plimsoll/pull-secrets/1/config.json")
+            env.get("PLIMSOLL_REGISTRY_AUTH_FILE")
+                .cloned()
+                .flatten()
+                .as_deref(),
+            Some(
+                "/var/run/plimsoll/pull-secrets/0/config.json,/var/run/plimsoll/pull-secrets/1/config.json"
+            )
         );
-        assert_eq!(env.get("PLIMSOLL_INGEST_URL").cloned().flatten().as_deref(), Some("http://op.ns.svc:8080"));
-        assert_eq!(env.get("PLIMSOLL_INSECURE_REGISTRIES").cloned().flatten().as_deref(), Some("127.0.0.1:5000"));
-        assert_eq!(env.get("PLIMSOLL_INGEST_TOKEN"), Some(&None), "from the Secret, not inline");
+        assert_eq!(
+            env.get("PLIMSOLL_INGEST_URL").cloned().flatten().as_deref(),
+            Some("http://op.ns.svc:8080")
+        );
+        assert_eq!(
+            env.get("PLIMSOLL_INSECURE_REGISTRIES")
+                .cloned()
+                .flatten()
+                .as_deref(),
+            Some("127.0.0.1:5000")
+        );
+        assert_eq!(
+            env.get("PLIMSOLL_INGEST_TOKEN"),
+            Some(&None),
+            "from the Secret, not inline"
+        );
         let secrets: Vec<String> = pod
             .volumes
             .unwrap_or_default()
@@ -417,7 +455,10 @@ mod tests {
             .filter_map(|v| v.secret.and_then(|s| s.secret_name))
             .collect();
         assert_eq!(secrets, ["other", "regcred"]);
-        assert_eq!(c.args.as_deref(), Some(&["registry.example/shop/web:1.2".to_owned()][..]));
+        assert_eq!(
+            c.args.as_deref(),
+            Some(&["registry.example/shop/web:1.2".to_owned()][..])
+        );
     }
 
     #[test]
@@ -433,6 +474,9 @@ mod tests {
         let s = token_secret(&j, &a);
         let owner = &s.metadata.owner_references.expect("owner")[0];
         assert_eq!((owner.kind.as_str(), owner.uid.as_str()), ("Job", "uid-1"));
-        assert_eq!(s.string_data.and_then(|d| d.get(TOKEN_KEY).cloned()), Some(a));
+        assert_eq!(
+            s.string_data.and_then(|d| d.get(TOKEN_KEY).cloned()),
+            Some(a)
+        );
     }
 }

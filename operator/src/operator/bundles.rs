@@ -85,16 +85,33 @@ pub fn status(
     s.rule_count = Some(u32::try_from(bundle.spec.rule_count()).unwrap_or(u32::MAX));
     s.digest = digest.starts_with("sha256:").then(|| digest.to_owned());
     let cond = |t: &str, st: bool, reason: &str, msg: &str| {
-        Condition::new(t, ConditionStatus::from(st), reason, msg, now.clone(), generation)
+        Condition::new(
+            t,
+            ConditionStatus::from(st),
+            reason,
+            msg,
+            now.clone(),
+            generation,
+        )
     };
     match checked {
         Checked::Valid(v) => {
             s.valid = Some(true);
             s.errors.clear();
             s.error_count = Some(0);
-            let msg = format!("{} rules in {} policies", v.rule_count(), v.policies().len());
-            set_condition(&mut s.conditions, cond(condition_type::VALID, true, "Valid", &msg));
-            set_condition(&mut s.conditions, cond(condition_type::READY, true, "Ready", ""));
+            let msg = format!(
+                "{} rules in {} policies",
+                v.rule_count(),
+                v.policies().len()
+            );
+            set_condition(
+                &mut s.conditions,
+                cond(condition_type::VALID, true, "Valid", &msg),
+            );
+            set_condition(
+                &mut s.conditions,
+                cond(condition_type::READY, true, "Ready", ""),
+            );
         }
         Checked::Invalid(diags) => {
             s.valid = Some(false);
@@ -110,8 +127,14 @@ pub fn status(
                 .collect();
             let msg = first_error(diags);
             let reason = "ValidationFailed";
-            set_condition(&mut s.conditions, cond(condition_type::VALID, false, reason, &msg));
-            set_condition(&mut s.conditions, cond(condition_type::READY, false, reason, &msg));
+            set_condition(
+                &mut s.conditions,
+                cond(condition_type::VALID, false, reason, &msg),
+            );
+            set_condition(
+                &mut s.conditions,
+                cond(condition_type::READY, false, reason, &msg),
+            );
         }
     }
     s
@@ -183,12 +206,26 @@ mod tests {
         assert!(diags.len() >= 2, "{diags:?}");
         let s = status(&b, &digest, &checked, &now());
         assert_eq!(s.valid, Some(false));
-        assert_eq!(s.error_count, Some(u32::try_from(diags.len()).expect("count")));
+        assert_eq!(
+            s.error_count,
+            Some(u32::try_from(diags.len()).expect("count"))
+        );
         let paths: Vec<&str> = s.errors.iter().map(|e| e.path.as_str()).collect();
-        assert!(paths.iter().any(|p| p.starts_with("policies[0].rules[0]")), "{paths:?}");
-        assert!(paths.iter().any(|p| p.starts_with("policies[0].rules[1]")), "{paths:?}");
-        let valid = crate::crd::conditions::find(&s.conditions, condition_type::VALID).expect("Valid");
+        assert!(
+            paths.iter().any(|p| p.starts_with("policies[0].rules[0]")),
+            "{paths:?}"
+        );
+        assert!(
+            paths.iter().any(|p| p.starts_with("policies[0].rules[1]")),
+            "{paths:?}"
+        );
+        let valid =
+            crate::crd::conditions::find(&s.conditions, condition_type::VALID).expect("Valid");
         assert_eq!(valid.status, ConditionStatus::False);
-        assert!(valid.message.contains("policies[0].rules[0]"), "{}", valid.message);
+        assert!(
+            valid.message.contains("policies[0].rules[0]"),
+            "{}",
+            valid.message
+        );
     }
 }

@@ -12,7 +12,11 @@ use std::time::Duration;
 #[command(version, about)]
 pub struct OperatorArgs {
     /// The store: a SQLite file path, a `sqlite:` URL or a `postgres://` URL.
-    #[arg(long, env = "PLIMSOLL_DB", default_value = "/var/lib/plimsoll/plimsoll.db")]
+    #[arg(
+        long,
+        env = "PLIMSOLL_DB",
+        default_value = "/var/lib/plimsoll/plimsoll.db"
+    )]
     pub db: String,
     /// Address of the HTTP server (ingest, read API, /metrics, /healthz, /readyz).
     #[arg(long, env = "PLIMSOLL_LISTEN", default_value = "0.0.0.0:8080")]
@@ -72,7 +76,11 @@ pub struct OperatorArgs {
     #[arg(long, env = "PLIMSOLL_ANALYZER_TOLERATIONS", value_parser = parse_tolerations, default_value = "[]")]
     pub analyzer_tolerations: Tolerations,
     /// Registries the analyzer reaches over plain HTTP (`host:port`, comma-separated).
-    #[arg(long, env = "PLIMSOLL_ANALYZER_INSECURE_REGISTRIES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "PLIMSOLL_ANALYZER_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
     pub analyzer_insecure_registries: Vec<String>,
     /// Platform picked from multi-platform images when the ImageScan names none.
     #[arg(long, env = "PLIMSOLL_DEFAULT_PLATFORM", default_value = "linux/amd64")]
@@ -103,7 +111,9 @@ fn parse_quantity(s: &str) -> Result<Quantity, String> {
     if ok {
         Ok(Quantity(s.to_owned()))
     } else {
-        Err(format!("`{s}` is not a Kubernetes quantity like 500m, 128Mi or 2"))
+        Err(format!(
+            "`{s}` is not a Kubernetes quantity like 500m, 128Mi or 2"
+        ))
     }
 }
 
@@ -136,7 +146,11 @@ mod tests {
     use clap::Parser;
 
     fn parse(args: &[&str]) -> Result<OperatorArgs, clap::Error> {
-        let mut all = vec!["plimsoll-operator", "--ingest-url", "http://op.plimsoll.svc:8080"];
+        let mut all = vec![
+            "plimsoll-operator",
+            "--ingest-url",
+            "http://op.plimsoll.svc:8080",
+        ];
         all.extend_from_slice(args);
         OperatorArgs::try_parse_from(all)
     }
@@ -176,7 +190,10 @@ mod tests {
             .filter(|f| !known.iter().any(|k| k == *f))
             .filter(|f| !FUTURE_FLAGS.contains(f))
             .collect();
-        assert!(missing.is_empty(), "documented but not accepted: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "documented but not accepted: {missing:?}"
+        );
     }
 
     /// Documented flags of the freshness CronJobs (issue 6), not accepted yet.
@@ -193,7 +210,10 @@ mod tests {
     fn bad_values_are_named() {
         let cases: &[(&[&str], &str)] = &[
             (&["--job-deadline", "soon"], "not a duration"),
-            (&["--analyzer-memory-limit", "lots"], "not a Kubernetes quantity"),
+            (
+                &["--analyzer-memory-limit", "lots"],
+                "not a Kubernetes quantity",
+            ),
             (&["--analyzer-node-selector", "disk"], "not key=value"),
             (&["--analyzer-tolerations", "{"], "JSON array"),
             (&["--max-concurrent-jobs", "0"], "0"),
@@ -210,7 +230,13 @@ mod tests {
             r#"[{"key":"dedicated","operator":"Equal","value":"scan","effect":"NoSchedule"}]"#,
         ])
         .expect("parses");
-        assert_eq!(a.analyzer_node_selector.0.get("zone").map(String::as_str), Some("a"));
-        assert_eq!(a.analyzer_tolerations.0[0].key.as_deref(), Some("dedicated"));
+        assert_eq!(
+            a.analyzer_node_selector.0.get("zone").map(String::as_str),
+            Some("a")
+        );
+        assert_eq!(
+            a.analyzer_tolerations.0[0].key.as_deref(),
+            Some("dedicated")
+        );
     }
 }

@@ -74,7 +74,8 @@ fn waiting(scan: &ImageScan) -> Waiting {
 pub async fn reconcile(scan: Arc<ImageScan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_inner(&scan, &ctx).await;
-    ctx.metrics.reconciled("imagescan", started.elapsed(), result.is_err());
+    ctx.metrics
+        .reconciled("imagescan", started.elapsed(), result.is_err());
     if result.is_ok()
         && let Ok(mut errors) = ctx.errors.lock()
     {
@@ -168,12 +169,16 @@ async fn stored(
     job: Option<String>,
     digest: &str,
 ) -> Result<Option<Analysis>, Error> {
-    Ok(ctx.store.analysis_info(digest).await?.map(|info| Analysis::Stored {
-        job,
-        digest: digest.to_owned(),
-        analyzer_version: info.analyzer_version,
-        analyzed_at: to_time(info.created_at),
-    }))
+    Ok(ctx
+        .store
+        .analysis_info(digest)
+        .await?
+        .map(|info| Analysis::Stored {
+            job,
+            digest: digest.to_owned(),
+            analyzer_version: info.analyzer_version,
+            analyzed_at: to_time(info.created_at),
+        }))
 }
 
 async fn analysis_state(scan: &ImageScan, ns: &str, ctx: &Context) -> Result<Analysis, Error> {
@@ -219,9 +224,7 @@ async fn analysis_state(scan: &ImageScan, ns: &str, ctx: &Context) -> Result<Ana
             },
         });
     }
-    let job = ctx
-        .jobs
-        .get(&ObjectRef::<Job>::new(&job_name).within(ns));
+    let job = ctx.jobs.get(&ObjectRef::<Job>::new(&job_name).within(ns));
     match (&job, &record) {
         (Some(job), Some(r)) => {
             if let Some(failure) = job_failure(job) {
@@ -276,9 +279,7 @@ async fn analysis_state(scan: &ImageScan, ns: &str, ctx: &Context) -> Result<Ana
                 digest: None,
             })
         }
-        (None, Some(r))
-            if r.created_at.plus(Duration::from_secs(30)) > Timestamp::now() =>
-        {
+        (None, Some(r)) if r.created_at.plus(Duration::from_secs(30)) > Timestamp::now() => {
             // Just created; the watch has not shown it yet.
             Ok(Analysis::Running {
                 job: job_name,
@@ -299,7 +300,13 @@ async fn start_job(
     let slot = ctx
         .slots
         .lock()
-        .map(|mut s| s.try_take(&(ns.to_owned(), job_name.clone()), &waiting(scan), Instant::now()))
+        .map(|mut s| {
+            s.try_take(
+                &(ns.to_owned(), job_name.clone()),
+                &waiting(scan),
+                Instant::now(),
+            )
+        })
         .unwrap_or(false);
     if !slot {
         return Ok(Analysis::Queued { job: job_name });
@@ -480,8 +487,7 @@ async fn evaluation(
     let now = Timestamp::now();
     let refs = crate::vulns::package_refs(&analysis);
     let started = Instant::now();
-    let judged =
-        crate::evaluation::judge_stored(&ctx.store, bundle, &analysis, &refs, now).await?;
+    let judged = crate::evaluation::judge_stored(&ctx.store, bundle, &analysis, &refs, now).await?;
     ctx.metrics.evaluated(started.elapsed());
     let result = serde_json::to_value(&judged.verdict).unwrap_or_default();
     ctx.store
@@ -537,9 +543,8 @@ async fn announce(scan: &ImageScan, status: &ImageScanStatus, ctx: &Context) {
         s.and_then(|s| crate::crd::conditions::find(&s.conditions, condition_type::READY))
             .map(|c| (c.status, c.reason.clone()))
     };
-    let verdict = |s: Option<&ImageScanStatus>| {
-        s.and_then(|s| s.verdict.as_ref()).map(|v| v.final_action)
-    };
+    let verdict =
+        |s: Option<&ImageScanStatus>| s.and_then(|s| s.verdict.as_ref()).map(|v| v.final_action);
     if ready(before) == ready(Some(status)) && verdict(before) == verdict(Some(status)) {
         return;
     }
@@ -618,11 +623,20 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         let d1 = backoff(1);
-        assert!(d1 >= Duration::from_secs(1) && d1 <= Duration::from_millis(1500), "{d1:?}");
+        assert!(
+            d1 >= Duration::from_secs(1) && d1 <= Duration::from_millis(1500),
+            "{d1:?}"
+        );
         let d4 = backoff(4);
-        assert!(d4 >= Duration::from_secs(8) && d4 <= Duration::from_secs(12), "{d4:?}");
+        assert!(
+            d4 >= Duration::from_secs(8) && d4 <= Duration::from_secs(12),
+            "{d4:?}"
+        );
         let d50 = backoff(50);
-        assert!(d50 >= Duration::from_secs(300) && d50 <= Duration::from_secs(450), "{d50:?}");
+        assert!(
+            d50 >= Duration::from_secs(300) && d50 <= Duration::from_secs(450),
+            "{d50:?}"
+        );
     }
 
     #[test]
@@ -642,8 +656,14 @@ mod tests {
             }))
             .expect("job")
         };
-        assert_eq!(job_failure(&job("Failed", "DeadlineExceeded")), Some("DeadlineExceeded"));
-        assert_eq!(job_failure(&job("Failed", "BackoffLimitExceeded")), Some("BackoffLimitExceeded"));
+        assert_eq!(
+            job_failure(&job("Failed", "DeadlineExceeded")),
+            Some("DeadlineExceeded")
+        );
+        assert_eq!(
+            job_failure(&job("Failed", "BackoffLimitExceeded")),
+            Some("BackoffLimitExceeded")
+        );
         assert!(job_succeeded(&job("Complete", "")));
         assert!(!job_finished(&job("Suspended", "")));
     }

@@ -32,9 +32,9 @@ pub fn takeable(lease: &Lease, me: &str, at: k8s_openapi::jiff::Timestamp) -> bo
         Some(holder) if holder == me => true,
         Some(_) => {
             let duration = i64::from(spec.lease_duration_seconds.unwrap_or(15));
-            spec.renew_time.as_ref().is_none_or(|t| {
-                t.0.as_second().saturating_add(duration) < at.as_second()
-            })
+            spec.renew_time
+                .as_ref()
+                .is_none_or(|t| t.0.as_second().saturating_add(duration) < at.as_second())
         }
     }
 }
@@ -149,8 +149,14 @@ mod tests {
         let at = k8s_openapi::jiff::Timestamp::from_second(1000).expect("time");
         assert!(takeable(&lease(None, 999), "a", at), "free");
         assert!(takeable(&lease(Some("a"), 999), "a", at), "ours");
-        assert!(!takeable(&lease(Some("b"), 990), "a", at), "b renewed 10 s ago");
-        assert!(takeable(&lease(Some("b"), 980), "a", at), "b stopped 20 s ago");
+        assert!(
+            !takeable(&lease(Some("b"), 990), "a", at),
+            "b renewed 10 s ago"
+        );
+        assert!(
+            takeable(&lease(Some("b"), 980), "a", at),
+            "b stopped 20 s ago"
+        );
         let taken = spec_for("a", lease(Some("b"), 980).spec.as_ref());
         assert_eq!(taken.lease_transitions, Some(1));
         let renewed = spec_for("a", Some(&taken));

@@ -80,32 +80,56 @@ impl Metrics {
             findings: Family::default(),
             registry: Registry::default(),
         };
-        registry.register("reconciles", "Reconciles by kind and result", m.reconciles.clone());
+        registry.register(
+            "reconciles",
+            "Reconciles by kind and result",
+            m.reconciles.clone(),
+        );
         registry.register(
             "reconcile_duration_seconds",
             "Time spent in one reconcile",
             m.reconcile_seconds.clone(),
         );
-        registry.register("analyzer_jobs_started", "Analyzer Jobs created", m.jobs_started.clone());
+        registry.register(
+            "analyzer_jobs_started",
+            "Analyzer Jobs created",
+            m.jobs_started.clone(),
+        );
         registry.register(
             "analyzer_jobs_finished",
             "Analyzer Jobs finished, by outcome",
             m.jobs_finished.clone(),
         );
-        registry.register("uploads", "Ingest requests by endpoint and result", m.uploads.clone());
+        registry.register(
+            "uploads",
+            "Ingest requests by endpoint and result",
+            m.uploads.clone(),
+        );
         registry.register(
             "upload_bytes",
             "Bytes of analyses received (as sent)",
             m.upload_bytes.clone(),
         );
-        registry.register("evaluations", "Policy evaluations run", m.evaluations.clone());
+        registry.register(
+            "evaluations",
+            "Policy evaluations run",
+            m.evaluations.clone(),
+        );
         registry.register(
             "evaluation_duration_seconds",
             "Matching and policy evaluation of one image",
             m.evaluation_seconds.clone(),
         );
-        registry.register("scan_queue_depth", "ImageScans waiting for an analyzer slot", m.queue_depth.clone());
-        registry.register("analyzer_jobs_running", "Analyzer Jobs counted against the cap", m.running_jobs.clone());
+        registry.register(
+            "scan_queue_depth",
+            "ImageScans waiting for an analyzer slot",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "analyzer_jobs_running",
+            "Analyzer Jobs counted against the cap",
+            m.running_jobs.clone(),
+        );
         registry.register("imagescans", "ImageScans by phase", m.scans.clone());
         registry.register("verdicts", "ImageScans by final action", m.verdicts.clone());
         registry.register(
@@ -138,9 +162,13 @@ impl Metrics {
 
     pub fn ingest(&self, endpoint: &str, status: u16, bytes: usize) {
         self.uploads
-            .get_or_create(&labels(&[("endpoint", endpoint), ("code", &status.to_string())]))
+            .get_or_create(&labels(&[
+                ("endpoint", endpoint),
+                ("code", &status.to_string()),
+            ]))
             .inc();
-        self.upload_bytes.inc_by(u64::try_from(bytes).unwrap_or(u64::MAX));
+        self.upload_bytes
+            .inc_by(u64::try_from(bytes).unwrap_or(u64::MAX));
     }
 
     pub fn evaluated(&self, took: Duration) {
@@ -154,7 +182,9 @@ impl Metrics {
         self.running_jobs.set(count(snapshot.running_jobs));
         self.scans.clear();
         for (phase, n) in &snapshot.scans_by_phase {
-            self.scans.get_or_create(&labels(&[("phase", phase)])).set(count(*n));
+            self.scans
+                .get_or_create(&labels(&[("phase", phase)]))
+                .set(count(*n));
         }
         self.verdicts.clear();
         for (action, n) in &snapshot.verdicts {

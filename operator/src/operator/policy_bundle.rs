@@ -44,7 +44,11 @@ async fn reconcile_inner(bundle: &PolicyBundle, ctx: &Context) -> Result<Action,
     let was_valid = bundle.status.as_ref().and_then(|s| s.valid);
     if was_valid != status.valid {
         let (type_, reason, note) = if status.valid == Some(true) {
-            (EventType::Normal, "Valid", format!("{} rules", status.rule_count.unwrap_or(0)))
+            (
+                EventType::Normal,
+                "Valid",
+                format!("{} rules", status.rule_count.unwrap_or(0)),
+            )
         } else {
             let first = status
                 .errors
@@ -54,7 +58,10 @@ async fn reconcile_inner(bundle: &PolicyBundle, ctx: &Context) -> Result<Action,
             (
                 EventType::Warning,
                 "ValidationFailed",
-                format!("{} error(s); the first: {first}", status.error_count.unwrap_or(0)),
+                format!(
+                    "{} error(s); the first: {first}",
+                    status.error_count.unwrap_or(0)
+                ),
             )
         };
         let ev = Event {

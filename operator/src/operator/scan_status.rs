@@ -28,10 +28,7 @@ pub enum Analysis {
     /// Waiting for an analyzer slot.
     Queued { job: String },
     /// An analyzer Job runs (the digest is known once it resolved the tag).
-    Running {
-        job: String,
-        digest: Option<String>,
-    },
+    Running { job: String, digest: Option<String> },
     /// The Job ended without an analysis. `reason` is a status reason word.
     Failed {
         job: Option<String>,
@@ -51,8 +48,14 @@ pub enum Analysis {
 /// The referenced PolicyBundle.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bundle {
-    Missing { name: String },
-    Invalid { name: String, errors: usize, first: String },
+    Missing {
+        name: String,
+    },
+    Invalid {
+        name: String,
+        errors: usize,
+        first: String,
+    },
     Valid,
 }
 
@@ -99,8 +102,18 @@ pub fn compute(
         // Returned early above.
         Analysis::Suspended => (s.phase.unwrap_or(Phase::Pending), None),
         Analysis::InvalidReference(message) => {
-            set(cond(condition_type::RESOLVED, False, "InvalidImageReference", message));
-            set(cond(condition_type::ANALYZED, False, "InvalidImageReference", ""));
+            set(cond(
+                condition_type::RESOLVED,
+                False,
+                "InvalidImageReference",
+                message,
+            ));
+            set(cond(
+                condition_type::ANALYZED,
+                False,
+                "InvalidImageReference",
+                "",
+            ));
             s.job_name = None;
             (
                 Phase::Failed,
@@ -108,10 +121,23 @@ pub fn compute(
             )
         }
         Analysis::Queued { job } => {
-            set(cond(condition_type::RESOLVED, Unknown, "Queued", "waiting for an analyzer slot"));
-            set(cond(condition_type::ANALYZED, Unknown, "Queued", "waiting for an analyzer slot"));
+            set(cond(
+                condition_type::RESOLVED,
+                Unknown,
+                "Queued",
+                "waiting for an analyzer slot",
+            ));
+            set(cond(
+                condition_type::ANALYZED,
+                Unknown,
+                "Queued",
+                "waiting for an analyzer slot",
+            ));
             s.job_name = Some(job.clone());
-            (Phase::Queued, Some(("Queued".into(), "waiting for an analyzer slot".into())))
+            (
+                Phase::Queued,
+                Some(("Queued".into(), "waiting for an analyzer slot".into())),
+            )
         }
         Analysis::Running { job, digest } => {
             match digest {
@@ -185,8 +211,17 @@ pub fn compute(
             Phase::Failed.max_with(phase)
         }
         (None, Some((reason, message)), _) => {
-            set(cond(condition_type::EVALUATED, Unknown, "WaitingForAnalysis", ""));
-            let st = if phase == Phase::Failed { False } else { Unknown };
+            set(cond(
+                condition_type::EVALUATED,
+                Unknown,
+                "WaitingForAnalysis",
+                "",
+            ));
+            let st = if phase == Phase::Failed {
+                False
+            } else {
+                Unknown
+            };
             set(cond(condition_type::READY, st, reason, message));
             phase
         }
@@ -334,7 +369,9 @@ mod tests {
             reason: r.into(),
             message: "m".into(),
         };
-        let missing = Bundle::Missing { name: "default".into() };
+        let missing = Bundle::Missing {
+            name: "default".into(),
+        };
         let invalid = Bundle::Invalid {
             name: "default".into(),
             errors: 2,
@@ -375,17 +412,27 @@ mod tests {
             .zip(want)
             {
                 if r == "Pending" {
-                    assert!(find(&s.conditions, ty).is_none(), "{ty} not set for {analysis:?}");
+                    assert!(
+                        find(&s.conditions, ty).is_none(),
+                        "{ty} not set for {analysis:?}"
+                    );
                     continue;
                 }
-                assert_eq!(reason(&s, ty), (st, r.to_owned()), "{ty} for {analysis:?} {bundle:?}");
+                assert_eq!(
+                    reason(&s, ty),
+                    (st, r.to_owned()),
+                    "{ty} for {analysis:?} {bundle:?}"
+                );
             }
         }
     }
 
     #[test]
     fn same_facts_same_status_and_times_move_on_transitions_only() {
-        let a = Analysis::Running { job: "j".into(), digest: None };
+        let a = Analysis::Running {
+            job: "j".into(),
+            digest: None,
+        };
         let first = compute(None, Some(1), &a, &Bundle::Valid, None, &t(1));
         let again = compute(Some(&first), Some(1), &a, &Bundle::Valid, None, &t(2));
         assert_eq!(first, again, "nothing changed: no write");
@@ -395,13 +442,27 @@ mod tests {
             analyzer_version: "0.1.0".into(),
             analyzed_at: t(3),
         };
-        let ready = compute(Some(&again), Some(1), &stored, &Bundle::Valid, Some(evaluation(CrdAction::Go)), &t(4));
+        let ready = compute(
+            Some(&again),
+            Some(1),
+            &stored,
+            &Bundle::Valid,
+            Some(evaluation(CrdAction::Go)),
+            &t(4),
+        );
         let c = find(&ready.conditions, condition_type::READY).expect("ready");
         assert_eq!(c.last_transition_time, t(4));
         assert_eq!(ready.short_digest.as_deref(), Some("sha256:0123456789ab"));
         assert_eq!(ready.vulnerabilities.map(|v| v.critical), Some(2));
         // Suspended: the last verdict stays.
-        let suspended = compute(Some(&ready), Some(2), &Analysis::Suspended, &Bundle::Valid, None, &t(5));
+        let suspended = compute(
+            Some(&ready),
+            Some(2),
+            &Analysis::Suspended,
+            &Bundle::Valid,
+            None,
+            &t(5),
+        );
         assert_eq!(suspended, ready);
     }
 }

@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use plimsoll_analyzer::ingest::{
-    ANALYSIS_PATH, CHECK_PATH, CheckRequest, CheckResponse, ErrorBody, FAILURE_PATH,
-    FailureReport, UploadResponse,
+    ANALYSIS_PATH, CHECK_PATH, CheckRequest, CheckResponse, ErrorBody, FAILURE_PATH, FailureReport,
+    UploadResponse,
 };
 use plimsoll_analyzer::model::Analysis;
 use sha2::{Digest, Sha256};
@@ -50,7 +50,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(FAILURE_PATH, post(failure))
         .route("/api/v1/images/{digest}", get(image))
-        .route("/api/v1/images/{digest}/vulnerabilities", get(vulnerabilities))
+        .route(
+            "/api/v1/images/{digest}/vulnerabilities",
+            get(vulnerabilities),
+        )
         .route("/api/v1/images/{digest}/sbom", get(sbom))
         .route(
             "/api/v1/namespaces/{namespace}/imagescans/{name}/evaluation",
@@ -75,7 +78,10 @@ impl IntoResponse for ApiError {
 impl From<crate::store::Error> for ApiError {
     fn from(e: crate::store::Error) -> Self {
         tracing::warn!(error = %e, "store error in a request");
-        Self(StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}"))
+        Self(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unavailable: {e}"),
+        )
     }
 }
 
@@ -102,14 +108,17 @@ async fn authenticate(
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| err(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| err(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
 }
 
 fn valid_digest(d: &str) -> bool {
     d.split_once(':').is_some_and(|(alg, hex)| {
         matches!(alg, "sha256" | "sha512")
             && !hex.is_empty()
-            && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     })
 }
 
@@ -127,14 +136,23 @@ fn status_of<T>(r: &Result<T, ApiError>) -> u16 {
     r.as_ref().map_or_else(|e| e.0.as_u16(), |_| 200)
 }
 
-async fn check_inner(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Result<CheckResponse, ApiError> {
+async fn check_inner(
+    ctx: &Context,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<CheckResponse, ApiError> {
     let job = authenticate(ctx, headers).await?;
     let req: CheckRequest = json_body(body)?;
     if !valid_digest(&req.digest) {
-        return Err(err(StatusCode::BAD_REQUEST, format!("`{}` is not a digest", req.digest)));
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            format!("`{}` is not a digest", req.digest),
+        ));
     }
     match job.outcome {
-        Some(JobOutcome::Analyzed | JobOutcome::Skipped) if job.digest.as_deref() == Some(&req.digest) => {
+        Some(JobOutcome::Analyzed | JobOutcome::Skipped)
+            if job.digest.as_deref() == Some(&req.digest) =>
+        {
             return Ok(CheckResponse::Skip);
         }
         Some(_) => return Err(err(StatusCode::CONFLICT, "this token was already used")),
@@ -144,9 +162,7 @@ async fn check_inner(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Result<
         .analyzer_job_resolved(&job.namespace, &job.job_name, &req.digest)
         .await?;
     let known = ctx.store.analysis_info(&req.digest).await?;
-    if !job.force
-        && known.is_some_and(|i| i.analyzer_version == req.analyzer_version)
-    {
+    if !job.force && known.is_some_and(|i| i.analyzer_version == req.analyzer_version) {
         let f = Finish {
             outcome: JobOutcome::Skipped,
             digest: Some(&req.digest),
@@ -193,9 +209,12 @@ fn decompress(headers: &HeaderMap, body: &[u8], cap: u64) -> Result<Vec<u8>, Api
         .to_ascii_lowercase();
     let mut out = Vec::new();
     let read = |r: &mut dyn Read, out: &mut Vec<u8>| {
-        r.take(cap.saturating_add(1))
-            .read_to_end(out)
-            .map_err(|e| err(StatusCode::BAD_REQUEST, format!("the {encoding} body does not decompress: {e}")))
+        r.take(cap.saturating_add(1)).read_to_end(out).map_err(|e| {
+            err(
+                StatusCode::BAD_REQUEST,
+                format!("the {encoding} body does not decompress: {e}"),
+            )
+        })
     };
     match encoding.as_str() {
         "identity" | "" => out.extend_from_slice(body),
@@ -224,7 +243,11 @@ fn decompress(headers: &HeaderMap, body: &[u8], cap: u64) -> Result<Vec<u8>, Api
     Ok(out)
 }
 
-async fn upload_inner(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Result<UploadResponse, ApiError> {
+async fn upload_inner(
+    ctx: &Context,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<UploadResponse, ApiError> {
     let job = authenticate(ctx, headers).await?;
     let cap = ctx.config.max_upload_bytes.saturating_mul(EXPANSION);
     let json = decompress(headers, body, cap)?;
@@ -239,11 +262,18 @@ async fn upload_inner(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Result
             Err(err(StatusCode::CONFLICT, "this token was already used"))
         };
     }
-    let analysis: Analysis = serde_json::from_slice(&json)
-        .map_err(|e| err(StatusCode::BAD_REQUEST, format!("not an Analysis document: {e}")))?;
+    let analysis: Analysis = serde_json::from_slice(&json).map_err(|e| {
+        err(
+            StatusCode::BAD_REQUEST,
+            format!("not an Analysis document: {e}"),
+        )
+    })?;
     let digest = analysis.image.manifest_digest.clone();
     if !valid_digest(&digest) {
-        return Err(err(StatusCode::BAD_REQUEST, "the analysis names no manifest digest"));
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "the analysis names no manifest digest",
+        ));
     }
     if let Some(resolved) = &job.digest
         && *resolved != digest
@@ -269,7 +299,10 @@ async fn upload_inner(ctx: &Context, headers: &HeaderMap, body: &[u8]) -> Result
         .await?;
     if !first {
         // A concurrent request with the same token won the race.
-        let again = ctx.store.analyzer_job(&job.namespace, &job.job_name).await?;
+        let again = ctx
+            .store
+            .analyzer_job(&job.namespace, &job.job_name)
+            .await?;
         if again.and_then(|j| j.upload_sha256).as_deref() != Some(&sha) {
             return Err(err(StatusCode::CONFLICT, "this token was already used"));
         }
@@ -291,7 +324,9 @@ async fn failure(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let r = failure_inner(&s.ctx, &headers, &body).await;
-    s.ctx.metrics.ingest("failure", status_of(&r).min(204), body.len());
+    s.ctx
+        .metrics
+        .ingest("failure", status_of(&r).min(204), body.len());
     r.map(|()| StatusCode::NO_CONTENT)
 }
 
@@ -349,7 +384,10 @@ fn checked_digest(d: &str) -> Result<(), ApiError> {
     if valid_digest(d) {
         Ok(())
     } else {
-        Err(err(StatusCode::BAD_REQUEST, format!("`{d}` is not a digest")))
+        Err(err(
+            StatusCode::BAD_REQUEST,
+            format!("`{d}` is not a digest"),
+        ))
     }
 }
 
@@ -394,14 +432,20 @@ async fn vulnerabilities(
         .matches
         .iter()
         .map(|m| {
-            let t = times.iter().find(|t| {
-                t.key.vuln_id == m.vuln_id && t.key.package_key == m.package_key()
-            });
+            let t = times
+                .iter()
+                .find(|t| t.key.vuln_id == m.vuln_id && t.key.package_key == m.package_key());
             let mut v = serde_json::to_value(m).unwrap_or_default();
             if let (Some(t), Some(obj)) = (t, v.as_object_mut()) {
-                obj.insert("firstSeen".into(), crate::vulns::format_rfc3339(t.first_seen).into());
+                obj.insert(
+                    "firstSeen".into(),
+                    crate::vulns::format_rfc3339(t.first_seen).into(),
+                );
                 if let Some(f) = t.fix_first_seen {
-                    obj.insert("fixFirstSeen".into(), crate::vulns::format_rfc3339(f).into());
+                    obj.insert(
+                        "fixFirstSeen".into(),
+                        crate::vulns::format_rfc3339(f).into(),
+                    );
                 }
             }
             v
@@ -469,10 +513,18 @@ async fn evaluation(
         .ok_or_else(|| err(StatusCode::SERVICE_UNAVAILABLE, "not started yet"))?;
     let scan = scans
         .get(&kube::runtime::reflector::ObjectRef::new(&name).within(&namespace))
-        .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("no ImageScan {namespace}/{name}")))?;
+        .ok_or_else(|| {
+            err(
+                StatusCode::NOT_FOUND,
+                format!("no ImageScan {namespace}/{name}"),
+            )
+        })?;
     let status = scan.status.clone().unwrap_or_default();
     let (Some(digest), Some(verdict)) = (status.digest, status.verdict) else {
-        return Err(err(StatusCode::NOT_FOUND, format!("ImageScan {namespace}/{name} has no verdict yet")));
+        return Err(err(
+            StatusCode::NOT_FOUND,
+            format!("ImageScan {namespace}/{name} has no verdict yet"),
+        ));
     };
     let e = s
         .ctx
@@ -491,7 +543,10 @@ async fn metrics(State(s): State<AppState>) -> Result<Response, ApiError> {
         .render(&snapshot)
         .map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok((
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         text,
     )
         .into_response())
@@ -521,10 +576,15 @@ fn snapshot(ctx: &Context) -> Snapshot {
         });
         *phases.entry(phase.to_owned()).or_default() += 1;
         if let Some(v) = &st.verdict {
-            *verdicts.entry(v.final_action.as_str().to_owned()).or_default() += 1;
+            *verdicts
+                .entry(v.final_action.as_str().to_owned())
+                .or_default() += 1;
         }
         if let Some(c) = st.vulnerabilities {
-            for (slot, n) in sev.iter_mut().zip([c.critical, c.high, c.medium, c.low, c.negligible, c.unknown]) {
+            for (slot, n) in
+                sev.iter_mut()
+                    .zip([c.critical, c.high, c.medium, c.low, c.negligible, c.unknown])
+            {
                 *slot += u64::from(n);
             }
         }
@@ -554,7 +614,14 @@ mod tests {
     #[test]
     fn digests_are_checked() {
         assert!(valid_digest(&format!("sha256:{}", "ab".repeat(32))));
-        for bad in ["", "sha256:", "md5:abc", "sha256:ABC", "sha256:xyz", "../etc"] {
+        for bad in [
+            "",
+            "sha256:",
+            "md5:abc",
+            "sha256:ABC",
+            "sha256:xyz",
+            "../etc",
+        ] {
             assert!(!valid_digest(bad), "{bad}");
         }
     }
@@ -571,7 +638,10 @@ mod tests {
         let corrupt = decompress(&headers, &zst[..zst.len() / 2], 10_000).expect_err("truncated");
         assert_eq!(corrupt.0, StatusCode::BAD_REQUEST);
         headers.insert(header::CONTENT_ENCODING, "br".parse().expect("header"));
-        assert_eq!(decompress(&headers, &zst, 10_000).expect_err("brotli").0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(
+            decompress(&headers, &zst, 10_000).expect_err("brotli").0,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &json).expect("gzip");
         let gz = gz.finish().expect("gzip");

@@ -111,7 +111,11 @@ mod tests {
         ("ns".into(), format!("job-{n}"))
     }
     fn scan(n: usize) -> Waiting {
-        (i64::try_from(n).expect("small"), "ns".into(), format!("scan-{n}"))
+        (
+            i64::try_from(n).expect("small"),
+            "ns".into(),
+            format!("scan-{n}"),
+        )
     }
 
     #[test]

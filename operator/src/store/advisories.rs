@@ -8,9 +8,17 @@
 //! in `package_changes` ([`Store::changed_since`]) so the operator re-matches only the analyses
 //! holding those packages, even after a restart between the sync and the re-match.
 //!
+//! Every write also moves the source's cursor (`feed_sources.modified_cursor`, in the same
+//! transaction): the newest `modified` time of the records applied, withdrawals included. A
+//! full replacement sets it to the batch's newest (the data may have gone back in time); an
+//! upsert only moves it forward. An incremental sync reads it to know where to start.
+//!
 //! Traps: withdrawn records are deleted, never stored; an id appearing twice in one batch
 //! keeps its last occurrence; `affected[]` entries without a package (GIT-only ranges) are kept
-//! in the record but get no lookup row.
+//! in the record but get no lookup row. A `modified` time more than a day after `now` is
+//! ignored for the cursor: one record dated 2999 would otherwise hide every later change from
+//! incremental syncs. An upsert that changed something recomputes the source's digest from the
+//! stored rows ([`versions_digest`]), so it is the digest a full sync of the same data gives.
 //!
 //! Names in lookup rows are the matcher's index names ([`index_name`]: PyPI names PEP 503
 //! normalised, others as written), and [`Store::affected_for`] normalises the names it is asked
@@ -18,13 +26,16 @@
 //! `Jinja2` or `jinja2` depending on the installer. The record itself keeps the feed's
 //! spelling.
 
+use super::feed_sources::{format_cursor, parse_cursor};
 use super::{
     Error, MAX_PARAMS, PackageRef, Result, Store, Timestamp, builder, query_err, sha256_hex,
     sqlite_pairs_query, with_pool,
 };
 use crate::feeds::osv::{Affected, Record};
 use crate::matcher::ecosystem::index_name;
+use chrono::{DateTime, Utc};
 use futures_util::stream::{BoxStream, StreamExt};
+use sha2::Digest as _;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// One `affected[]` entry of a stored record, for the matcher.
@@ -59,6 +70,20 @@ struct Prepared {
     affected: Vec<PreparedAffected>,
 }
 
+/// A batch ready to write.
+struct Batch {
+    /// Last occurrence of each live id.
+    keep: Vec<Prepared>,
+    /// Ids the batch withdraws.
+    withdrawn: Vec<String>,
+    /// The newest `modified` of the records applied (withdrawn ones included), `now` + a day
+    /// at most.
+    newest: Option<DateTime<Utc>>,
+}
+
+/// Cursor candidates later than `now` plus this are ignored.
+const CURSOR_FUTURE_SLACK_MS: i64 = 24 * 3_600_000;
+
 struct PreparedAffected {
     ordinal: i64,
     package: PackageRef,
@@ -71,19 +96,28 @@ enum Mode {
     Upsert,
 }
 
-/// Serialises the batch outside the transaction. Returns the records to store (last occurrence
-/// of each id wins) and the ids the batch withdraws.
-fn prepare(op: &'static str, records: &[Record]) -> Result<(Vec<Prepared>, Vec<String>)> {
+/// Serialises the batch outside the transaction: the records to store (last occurrence of each
+/// id wins), the ids the batch withdraws and the newest `modified` time.
+fn prepare(op: &'static str, records: &[Record], now: Timestamp) -> Result<Batch> {
     let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         last.insert(r.id.as_str(), i);
     }
+    let latest_allowed = now.unix_millis().saturating_add(CURSOR_FUTURE_SLACK_MS);
     let mut keep = Vec::with_capacity(last.len());
     let mut withdrawn = Vec::new();
+    let mut newest: Option<DateTime<Utc>> = None;
     for (i, r) in records.iter().enumerate() {
         if last.get(r.id.as_str()) != Some(&i) {
             continue;
         }
+        let modified = r
+            .modified
+            .as_deref()
+            .and_then(|m| DateTime::parse_from_rfc3339(m.trim()).ok())
+            .map(|m| m.to_utc())
+            .filter(|m| m.timestamp_millis() <= latest_allowed);
+        newest = newest.max(modified);
         if r.withdrawn.is_some() {
             withdrawn.push(r.id.clone());
             continue;
@@ -110,7 +144,32 @@ fn prepare(op: &'static str, records: &[Record]) -> Result<(Vec<Prepared>, Vec<S
             affected,
         });
     }
-    Ok((keep, withdrawn))
+    Ok(Batch {
+        keep,
+        withdrawn,
+        newest,
+    })
+}
+
+/// `sha256:` over `id\tmodified\n` of a source's live records sorted by id (an absent
+/// `modified` is empty): the feed's content version, the same whether the store was filled by
+/// one full sync or by increments.
+pub fn versions_digest<'a>(
+    versions: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> String {
+    let mut lines: Vec<(&str, &str)> = versions
+        .into_iter()
+        .map(|(id, modified)| (id, modified.unwrap_or("")))
+        .collect();
+    lines.sort_unstable();
+    let mut hasher = sha2::Sha256::new();
+    for (id, modified) in lines {
+        hasher.update(id.as_bytes());
+        hasher.update(b"\t");
+        hasher.update(modified.as_bytes());
+        hasher.update(b"\n");
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 type AffectedSqlRow = (String, String, String, String, String);
@@ -188,7 +247,11 @@ impl Store {
         digest: Option<&str>,
         now: Timestamp,
     ) -> Result<SyncOutcome> {
-        let (prepared, withdrawn_ids) = prepare(op, records)?;
+        let Batch {
+            keep: prepared,
+            withdrawn: withdrawn_ids,
+            newest,
+        } = prepare(op, records, now)?;
         let mut out = SyncOutcome::default();
         let touched = with_pool!(self, |pool, d| {
             let mut tx = pool
@@ -196,17 +259,27 @@ impl Store {
                 .await
                 .map_err(query_err(op))?;
 
-            let known: Option<String> =
-                sqlx::query_scalar("SELECT name FROM feed_sources WHERE name = $1")
+            let known: Option<Option<String>> =
+                sqlx::query_scalar("SELECT modified_cursor FROM feed_sources WHERE name = $1")
                     .bind(source)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(query_err(op))?;
-            if known.is_none() {
+            let Some(stored_cursor) = known else {
                 return Err(Error::UnknownSource {
                     name: source.to_owned(),
                 });
-            }
+            };
+            let cursor = match mode {
+                Mode::Replace => newest,
+                Mode::Upsert => {
+                    let stored = stored_cursor
+                        .as_deref()
+                        .map(|c| parse_cursor(op, c))
+                        .transpose()?;
+                    stored.max(newest)
+                }
+            };
 
             // The stored digests this batch is compared against.
             let mut existing: HashMap<String, String> = HashMap::new();
@@ -372,15 +445,30 @@ impl Store {
                 qb.build().execute(&mut *tx).await.map_err(query_err(op))?;
             }
 
+            let changed = out.inserted + out.updated + out.withdrawn > 0;
+            let recomputed = if mode == Mode::Upsert && changed {
+                let rows: Vec<(String, Option<String>)> =
+                    sqlx::query_as("SELECT id, modified FROM advisories WHERE source = $1")
+                        .bind(source)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(query_err(op))?;
+                Some(versions_digest(
+                    rows.iter().map(|(id, m)| (id.as_str(), m.as_deref())),
+                ))
+            } else {
+                None
+            };
             sqlx::query(
                 "UPDATE feed_sources SET last_success_at = $2, last_error = NULL, \
-                 digest = COALESCE($3, digest), \
+                 digest = COALESCE($3, digest), modified_cursor = $4, \
                  record_count = (SELECT COUNT(*) FROM advisories WHERE source = $1) \
                  WHERE name = $1",
             )
             .bind(source)
             .bind(now.unix_millis())
-            .bind(digest)
+            .bind(recomputed.as_deref().or(digest))
+            .bind(cursor.map(format_cursor))
             .execute(&mut *tx)
             .await
             .map_err(query_err(op))?;
@@ -464,6 +552,35 @@ impl Store {
         Ok(packages)
     }
 
+    /// The stored `modified` time of each of these ids that `source` holds (absent ids are left
+    /// out): what an incremental sync compares a listing against before fetching a record.
+    pub async fn advisory_versions(
+        &self,
+        source: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Option<String>>> {
+        const OP: &str = "advisory_versions";
+        let mut out = HashMap::with_capacity(ids.len());
+        with_pool!(self, |pool, _d| {
+            for chunk in ids.chunks(MAX_PARAMS - 1) {
+                let mut qb = builder(pool, "SELECT id, modified FROM advisories WHERE source = ");
+                qb.push_bind(source).push(" AND id IN (");
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+                let rows: Vec<(String, Option<String>)> = qb
+                    .build_query_as()
+                    .fetch_all(pool)
+                    .await
+                    .map_err(query_err(OP))?;
+                out.extend(rows);
+            }
+        });
+        Ok(out)
+    }
+
     /// The stored records with these ids, from every source, as `(source, record)` sorted by
     /// source.
     pub async fn advisories_by_id(&self, ids: &[&str]) -> Result<Vec<(String, Record)>> {
@@ -499,6 +616,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::format_cursor;
     use crate::store::testing::{both_backends, fixture, osv, register};
     use futures_util::TryStreamExt as _;
 
@@ -698,6 +816,114 @@ mod tests {
                 .collect();
             names.sort_unstable();
             assert_eq!(names, ["Jinja2", "jw.util"]);
+        }
+
+        async fn the_cursor_follows_the_records_written(db) {
+            let store = db.store().await;
+            register(&store, "npm").await;
+            // 2025-01-01: the cursor ignores times more than a day after it.
+            let now = t(1_735_689_600_000);
+            let record = |id: &str, modified: Option<&str>, gone: bool| {
+                let mut r = osv(id, &[("npm", id)], "1.0.0");
+                r.modified = modified.map(str::to_owned);
+                r.withdrawn = gone.then(|| "2024-06-01T00:00:00Z".to_owned());
+                r
+            };
+            let cases: Vec<(&str, Mode, Vec<Record>, Option<&str>)> = vec![
+                (
+                    "a replace takes the batch's newest, in UTC, fractions kept",
+                    Mode::Replace,
+                    vec![
+                        record("A", Some("2024-01-01T00:00:00Z"), false),
+                        record("B", Some("2024-03-01T00:00:00.5+01:00"), false),
+                        record("C", None, false),
+                    ],
+                    Some("2024-02-29T23:00:00.500Z"),
+                ),
+                (
+                    "an upsert never moves it back",
+                    Mode::Upsert,
+                    vec![record("D", Some("2023-01-01T00:00:00Z"), false)],
+                    Some("2024-02-29T23:00:00.500Z"),
+                ),
+                (
+                    "a withdrawal counts",
+                    Mode::Upsert,
+                    vec![record("A", Some("2024-06-01T00:00:00Z"), true)],
+                    Some("2024-06-01T00:00:00Z"),
+                ),
+                (
+                    "far-future and unreadable times are ignored",
+                    Mode::Upsert,
+                    vec![
+                        record("E", Some("2999-01-01T00:00:00Z"), false),
+                        record("F", Some("2025-01-02T00:00:01Z"), false),
+                        record("G", Some("yesterday"), false),
+                    ],
+                    Some("2024-06-01T00:00:00Z"),
+                ),
+                (
+                    "up to a day after now is believed",
+                    Mode::Upsert,
+                    vec![record("H", Some("2025-01-02T00:00:00Z"), false)],
+                    Some("2025-01-02T00:00:00Z"),
+                ),
+                (
+                    "a replace follows the data back in time",
+                    Mode::Replace,
+                    vec![record("A", Some("2024-01-01T00:00:00Z"), false)],
+                    Some("2024-01-01T00:00:00Z"),
+                ),
+                ("no time at all clears it", Mode::Replace, vec![record("C", None, false)], None),
+            ];
+            for (what, mode, records, expected) in cases {
+                match mode {
+                    Mode::Replace => store.replace_source("npm", &records, None, now).await,
+                    Mode::Upsert => store.upsert_records("npm", &records, now).await,
+                }
+                .expect(what);
+                let source = store.feed_source("npm").await.expect("get").expect("registered");
+                assert_eq!(source.modified_cursor.map(format_cursor).as_deref(), expected, "{what}");
+            }
+        }
+
+        async fn upserts_recompute_the_digest_and_versions_are_looked_up(db) {
+            let store = db.store().await;
+            register(&store, "npm").await;
+            register(&store, "other").await;
+            let a = osv("GHSA-a", &[("npm", "left-pad")], "1.0.1");
+            let mut b = osv("GHSA-b", &[("npm", "lodash")], "4.17.21");
+            b.modified = None;
+            store.replace_source("npm", &[a.clone(), b.clone()], Some("sha256:given"), t(1)).await.expect("replace");
+            store.replace_source("other", &[osv("GHSA-c", &[("npm", "x")], "1")], None, t(1)).await.expect("other");
+
+            let versions = store
+                .advisory_versions("npm", &["GHSA-a", "GHSA-b", "GHSA-c", "GHSA-absent"])
+                .await
+                .expect("versions");
+            let expected: HashMap<String, Option<String>> = [
+                ("GHSA-a".to_owned(), Some("2025-01-01T00:00:00Z".to_owned())),
+                ("GHSA-b".to_owned(), None),
+            ]
+            .into_iter()
+            .collect();
+            assert_eq!(versions, expected, "only this source's ids, absent ones left out");
+            assert!(store.advisory_versions("npm", &[]).await.expect("none").is_empty());
+
+            // Nothing changed: the digest given by the last full sync stays.
+            store.upsert_records("npm", std::slice::from_ref(&a), t(2)).await.expect("upsert");
+            let digest = || async {
+                store.feed_source("npm").await.expect("get").expect("registered").digest
+            };
+            assert_eq!(digest().await.as_deref(), Some("sha256:given"));
+
+            // A change: the digest of the rows held, whatever wrote them.
+            let mut newer = a.clone();
+            newer.modified = Some("2025-02-01T00:00:00Z".into());
+            store.upsert_records("npm", &[newer], t(3)).await.expect("upsert");
+            let held = versions_digest([("GHSA-b", None), ("GHSA-a", Some("2025-02-01T00:00:00Z"))]);
+            assert_eq!(digest().await, Some(held.clone()));
+            assert_ne!(held, versions_digest([("GHSA-b", None), ("GHSA-a", Some("2025-01-01T00:00:00Z"))]));
         }
 
         async fn batches_keep_the_last_occurrence_of_an_id(db) {

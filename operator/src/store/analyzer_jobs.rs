@@ -157,9 +157,14 @@ impl Store {
         Ok(row.map(decode))
     }
 
-    pub async fn analyzer_job(&self, namespace: &str, job_name: &str) -> Result<Option<AnalyzerJob>> {
+    pub async fn analyzer_job(
+        &self,
+        namespace: &str,
+        job_name: &str,
+    ) -> Result<Option<AnalyzerJob>> {
         const OP: &str = "analyzer_job";
-        let sql = format!("SELECT {COLUMNS} FROM analyzer_jobs WHERE namespace = $1 AND job_name = $2");
+        let sql =
+            format!("SELECT {COLUMNS} FROM analyzer_jobs WHERE namespace = $1 AND job_name = $2");
         let row: Option<Row> = with_pool!(self, |pool, _d| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(namespace)
@@ -172,7 +177,12 @@ impl Store {
     }
 
     /// Records the digest a running Job resolved (from its check).
-    pub async fn analyzer_job_resolved(&self, namespace: &str, job_name: &str, digest: &str) -> Result<()> {
+    pub async fn analyzer_job_resolved(
+        &self,
+        namespace: &str,
+        job_name: &str,
+        digest: &str,
+    ) -> Result<()> {
         const OP: &str = "analyzer_job_resolved";
         with_pool!(self, |pool, _d| {
             sqlx::query(
@@ -226,12 +236,14 @@ impl Store {
     pub async fn prune_analyzer_jobs(&self, before: Timestamp) -> Result<u64> {
         const OP: &str = "prune_analyzer_jobs";
         Ok(with_pool!(self, |pool, _d| {
-            sqlx::query("DELETE FROM analyzer_jobs WHERE finished_at IS NOT NULL AND finished_at < $1")
-                .bind(before.unix_millis())
-                .execute(pool)
-                .await
-                .map_err(query_err(OP))?
-                .rows_affected()
+            sqlx::query(
+                "DELETE FROM analyzer_jobs WHERE finished_at IS NOT NULL AND finished_at < $1",
+            )
+            .bind(before.unix_millis())
+            .execute(pool)
+            .await
+            .map_err(query_err(OP))?
+            .rows_affected()
         }))
     }
 }

@@ -6,7 +6,9 @@
 //! (which record the success in the same transaction as the data) or
 //! [`Store::feed_sync_failed`].
 
-use super::{Result, Store, Timestamp, query_err, redact_url, with_pool};
+use chrono::{DateTime, Utc};
+
+use super::{Error, Result, Store, Timestamp, query_err, redact_url, with_pool};
 
 /// What the caller knows about a source before syncing it.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,10 @@ pub struct FeedSource {
     pub record_count: u64,
     pub digest: Option<String>,
     pub last_error: Option<String>,
+    /// The newest `modified` time of the records the source's writes have held (set with the
+    /// records, in the same transaction): where an incremental sync starts. `None` when nothing
+    /// was written yet or no record carried a `modified` time.
+    pub modified_cursor: Option<DateTime<Utc>>,
 }
 
 /// Longest `last_error` kept: an error chain, not a response body.
@@ -54,10 +60,22 @@ type FeedSourceRow = (
     i64,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
-fn from_row(r: FeedSourceRow) -> FeedSource {
-    FeedSource {
+/// A cursor as stored and shown: RFC 3339 in UTC, every fractional digit kept.
+pub fn format_cursor(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+pub(crate) fn parse_cursor(op: &'static str, text: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| Error::decode(op, "feed source cursor", e))
+}
+
+fn from_row(op: &'static str, r: FeedSourceRow) -> Result<FeedSource> {
+    Ok(FeedSource {
         name: r.0,
         kind: r.1,
         url: r.2,
@@ -66,7 +84,8 @@ fn from_row(r: FeedSourceRow) -> FeedSource {
         record_count: u64::try_from(r.5).unwrap_or(0),
         digest: r.6,
         last_error: r.7,
-    }
+        modified_cursor: r.8.map(|c| parse_cursor(op, &c)).transpose()?,
+    })
 }
 
 impl Store {
@@ -119,14 +138,15 @@ impl Store {
     pub async fn feed_sources(&self) -> Result<Vec<FeedSource>> {
         const OP: &str = "feed_sources";
         const SQL: &str = "SELECT name, kind, url, last_attempt_at, last_success_at, \
-                           record_count, digest, last_error FROM feed_sources ORDER BY name";
+                           record_count, digest, last_error, modified_cursor FROM feed_sources \
+                           ORDER BY name";
         let rows: Vec<FeedSourceRow> = with_pool!(self, |pool, _d| {
             sqlx::query_as(SQL)
                 .fetch_all(pool)
                 .await
                 .map_err(query_err(OP))?
         });
-        Ok(rows.into_iter().map(from_row).collect())
+        rows.into_iter().map(|r| from_row(OP, r)).collect()
     }
 
     pub async fn feed_source(&self, name: &str) -> Result<Option<FeedSource>> {
@@ -134,14 +154,14 @@ impl Store {
         let row: Option<FeedSourceRow> = with_pool!(self, |pool, _d| {
             sqlx::query_as(
                 "SELECT name, kind, url, last_attempt_at, last_success_at, record_count, \
-                 digest, last_error FROM feed_sources WHERE name = $1",
+                 digest, last_error, modified_cursor FROM feed_sources WHERE name = $1",
             )
             .bind(name)
             .fetch_optional(pool)
             .await
             .map_err(query_err(OP))?
         });
-        Ok(row.map(from_row))
+        row.map(|r| from_row(OP, r)).transpose()
     }
 }
 
@@ -180,6 +200,7 @@ mod tests {
             assert_eq!(s.last_success_at, None);
             assert_eq!(s.last_error.as_deref(), Some("HTTP 503 from mirror"));
             assert_eq!(s.record_count, 0);
+            assert_eq!(s.modified_cursor, None, "nothing written yet");
             let err = store
                 .feed_sync_failed("nope", "x", t1)
                 .await

@@ -27,9 +27,15 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         3,
+        "feed_cursor",
+        include_str!("../../migrations/sqlite/0003_feed_cursor.sql"),
+        include_str!("../../migrations/postgres/0003_feed_cursor.sql"),
+    ),
+    (
+        4,
         "analyzer_jobs",
-        include_str!("../../migrations/sqlite/0003_analyzer_jobs.sql"),
-        include_str!("../../migrations/postgres/0003_analyzer_jobs.sql"),
+        include_str!("../../migrations/sqlite/0004_analyzer_jobs.sql"),
+        include_str!("../../migrations/postgres/0004_analyzer_jobs.sql"),
     ),
 ];
 

@@ -2,7 +2,11 @@
 //! binary (a child process, through a kubeconfig, as in a cluster), the real
 //! `plimsoll-analyzer` binary as the analyzer Jobs' program, and the loopback test registry.
 
-#![allow(clippy::print_stderr, unreachable_pub, reason = "test diagnostics; a test-only module")]
+#![allow(
+    clippy::print_stderr,
+    unreachable_pub,
+    reason = "test diagnostics; a test-only module"
+)]
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Namespace;
@@ -34,7 +38,9 @@ pub fn binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     let stale = |p: &Path| {
         // A binary older than this test executable may predate the sources it was built from.
-        let exe = std::env::current_exe().ok().and_then(|e| e.metadata().ok()?.modified().ok());
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.metadata().ok()?.modified().ok());
         let bin = p.metadata().ok().and_then(|m| m.modified().ok());
         match (exe, bin) {
             (Some(e), Some(b)) => b < e && std::env::var_os("PLIMSOLL_E2E_NO_BUILD").is_none(),
@@ -109,10 +115,9 @@ impl Cluster {
         .await
         .expect("simulator starts");
         let kubeconfig_yaml = Kubeconfig::from_yaml(&sim.kubeconfig()).expect("kubeconfig");
-        let config =
-            Config::from_custom_kubeconfig(kubeconfig_yaml, &KubeConfigOptions::default())
-                .await
-                .expect("config");
+        let config = Config::from_custom_kubeconfig(kubeconfig_yaml, &KubeConfigOptions::default())
+            .await
+            .expect("config");
         let client = Client::try_from(config).expect("client");
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
@@ -231,7 +236,11 @@ pub fn phase(s: &ImageScan) -> Option<String> {
 pub fn condition(s: &ImageScan, type_: &str) -> Option<(String, String, String)> {
     let st = s.status.as_ref()?;
     let c = st.conditions.iter().find(|c| c.type_ == type_)?;
-    Some((format!("{:?}", c.status), c.reason.clone(), c.message.clone()))
+    Some((
+        format!("{:?}", c.status),
+        c.reason.clone(),
+        c.message.clone(),
+    ))
 }
 
 /// Ready or Failed: the scan has settled.
@@ -256,10 +265,7 @@ impl Operator {
             .expect("a free port")
             .port();
         let url = format!("http://127.0.0.1:{port}");
-        let log = cluster
-            .dir
-            .path()
-            .join(format!("operator-{port}.log"));
+        let log = cluster.dir.path().join(format!("operator-{port}.log"));
         let insecure: Vec<String> = ["PLIMSOLL_TEST_REGISTRY", "PLIMSOLL_TEST_REGISTRY_AUTH"]
             .iter()
             .filter_map(|v| std::env::var(v).ok())
@@ -281,11 +287,7 @@ impl Operator {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start plimsoll-operator");
-        let op = Self {
-            child,
-            url,
-            log,
-        };
+        let op = Self { child, url, log };
         op.wait_ready().await;
         op
     }
@@ -354,11 +356,16 @@ pub fn seed_feeds(db: &str, home: &Path) {
 }
 
 /// Pushes an OCI layout directory's image to `registry/repo:tag`; returns the manifest digest.
-pub async fn push_layout(layout: &Path, registry: &str, repo: &str, tag: &str, auth: Option<(&str, &str)>) -> String {
-    let index: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(layout.join("index.json")).expect("index.json"),
-    )
-    .expect("index JSON");
+pub async fn push_layout(
+    layout: &Path,
+    registry: &str,
+    repo: &str,
+    tag: &str,
+    auth: Option<(&str, &str)>,
+) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index.json"))
+            .expect("index JSON");
     let m = &index["manifests"][0];
     let digest = m["digest"].as_str().expect("manifest digest").to_owned();
     let media_type = m["mediaType"].as_str().expect("media type").to_owned();
@@ -372,7 +379,12 @@ pub async fn push_layout(layout: &Path, registry: &str, repo: &str, tag: &str, a
     if let Some((u, p)) = auth {
         pusher = pusher.with_basic_auth(u, p);
     }
-    let mut digests = vec![manifest["config"]["digest"].as_str().expect("config").to_owned()];
+    let mut digests = vec![
+        manifest["config"]["digest"]
+            .as_str()
+            .expect("config")
+            .to_owned(),
+    ];
     for l in manifest["layers"].as_array().expect("layers") {
         digests.push(l["digest"].as_str().expect("layer digest").to_owned());
     }
@@ -380,7 +392,9 @@ pub async fn push_layout(layout: &Path, registry: &str, repo: &str, tag: &str, a
         let status = pusher.blob_as(repo, d, &blob(d)).await;
         assert!(status.is_success(), "pushing {d}: {status}");
     }
-    pusher.manifest(repo, tag, &media_type, &manifest_bytes).await
+    pusher
+        .manifest(repo, tag, &media_type, &manifest_bytes)
+        .await
 }
 
 /// A small image with one distinct file (so each has its own digest) and a Python package.

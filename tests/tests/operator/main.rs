@@ -9,8 +9,8 @@ mod support;
 mod harness;
 
 use harness::{
-    Cluster, Operator, condition, default_bundle, image_scan, phase, push_layout,
-    push_small_image, registry, repo, seed_feeds, settled,
+    Cluster, Operator, condition, default_bundle, image_scan, phase, push_layout, push_small_image,
+    registry, repo, seed_feeds, settled,
 };
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -74,11 +74,17 @@ async fn bundles_and_scans_reach_the_verdict_the_cli_gives() {
     let image = format!("{reg}/{repo_name}:1");
     cluster.namespace("shop").await;
     let _: plimsoll::crd::PolicyBundle = cluster.apply("shop", &default_bundle("default")).await;
-    let _: plimsoll::crd::ImageScan = cluster.apply("shop", &image_scan("demo", &image, "default")).await;
+    let _: plimsoll::crd::ImageScan = cluster
+        .apply("shop", &image_scan("demo", &image, "default"))
+        .await;
 
     let bundle = tokio::time::timeout(LONG, async {
         loop {
-            let b = cluster.bundles("shop").get("default").await.expect("bundle");
+            let b = cluster
+                .bundles("shop")
+                .get("default")
+                .await
+                .expect("bundle");
             if b.status.as_ref().and_then(|s| s.valid).is_some() {
                 return b;
             }
@@ -90,32 +96,56 @@ async fn bundles_and_scans_reach_the_verdict_the_cli_gives() {
     let bs = bundle.status.expect("status");
     assert_eq!(bs.valid, Some(true), "{bs:?}");
     assert!(bs.rule_count.is_some_and(|n| n > 0));
-    assert!(bs.digest.as_deref().is_some_and(|d| d.starts_with("sha256:")));
+    assert!(
+        bs.digest
+            .as_deref()
+            .is_some_and(|d| d.starts_with("sha256:"))
+    );
 
-    let scan = cluster
-        .wait_scan("shop", "demo", LONG, settled)
-        .await;
+    let scan = cluster.wait_scan("shop", "demo", LONG, settled).await;
     let st = scan.status.clone().expect("status");
-    assert_eq!(phase(&scan).as_deref(), Some("Ready"), "{st:?}\n{}", op.logs());
+    assert_eq!(
+        phase(&scan).as_deref(),
+        Some("Ready"),
+        "{st:?}\n{}",
+        op.logs()
+    );
     assert_eq!(st.digest.as_deref(), Some(digest.as_str()));
     assert_eq!(st.short_digest.as_deref(), Some(&digest[..19]));
     for c in ["Resolved", "Analyzed", "Evaluated", "Ready"] {
-        assert_eq!(condition(&scan, c).map(|c| c.0), Some("True".to_owned()), "{c}: {st:?}");
+        assert_eq!(
+            condition(&scan, c).map(|c| c.0),
+            Some("True".to_owned()),
+            "{c}: {st:?}"
+        );
     }
     // The demo image's matches with the test slices (see operator/tests/cli_vulns.rs): 11
     // vulnerabilities over requests, lodash, libexpat1, libssl3 and libpam0g.
     let counts = st.vulnerabilities.expect("counts");
-    let total = counts.critical + counts.high + counts.medium + counts.low + counts.negligible + counts.unknown;
+    let total = counts.critical
+        + counts.high
+        + counts.medium
+        + counts.low
+        + counts.negligible
+        + counts.unknown;
     assert_eq!(total, 11, "{counts:?}");
     let verdict = st.verdict.clone().expect("verdict");
     let home = tempfile::tempdir().expect("home");
     let cli_db = home.path().join("cli.db").display().to_string();
     seed_feeds(&cli_db, home.path());
     let (action, stops, warns) = cli_verdict(&image, &cli_db, home.path());
-    assert_eq!(verdict.final_action.as_str(), action, "the operator and the CLI agree");
+    assert_eq!(
+        verdict.final_action.as_str(),
+        action,
+        "the operator and the CLI agree"
+    );
     assert_eq!((verdict.stop_count, verdict.warn_count), (stops, warns));
     assert!(verdict.top_rows.len() <= 20);
-    assert!(st.analyzer_version.is_some() && st.last_evaluated_at.is_some() && st.feeds_updated_at.is_some());
+    assert!(
+        st.analyzer_version.is_some()
+            && st.last_evaluated_at.is_some()
+            && st.feeds_updated_at.is_some()
+    );
     let size = serde_json::to_vec(&st).expect("status JSON").len();
     assert!(size < 16 * 1024, "status is {size} bytes");
 
@@ -135,9 +165,15 @@ async fn bundles_and_scans_reach_the_verdict_the_cli_gives() {
         .iter()
         .map(|m| m["vulnId"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert!(ids.contains("CVE-2018-18074") && ids.contains("CVE-2024-22365"), "{ids:?}");
+    assert!(
+        ids.contains("CVE-2018-18074") && ids.contains("CVE-2024-22365"),
+        "{ids:?}"
+    );
     let sbom = http
-        .get(format!("{}/api/v1/images/{digest}/sbom?format=cyclonedx", op.url))
+        .get(format!(
+            "{}/api/v1/images/{digest}/sbom?format=cyclonedx",
+            op.url
+        ))
         .send()
         .await
         .expect("GET sbom");
@@ -145,13 +181,19 @@ async fn bundles_and_scans_reach_the_verdict_the_cli_gives() {
     let sbom: serde_json::Value = sbom.json().await.expect("CycloneDX JSON");
     assert_eq!(sbom["bomFormat"], "CycloneDX");
     let eval = http
-        .get(format!("{}/api/v1/namespaces/shop/imagescans/demo/evaluation", op.url))
+        .get(format!(
+            "{}/api/v1/namespaces/shop/imagescans/demo/evaluation",
+            op.url
+        ))
         .send()
         .await
         .expect("GET evaluation");
     assert!(eval.status().is_success());
     let metrics = op.metrics().await;
-    assert!(metrics.contains("plimsoll_imagescans{phase=\"Ready\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("plimsoll_imagescans{phase=\"Ready\"} 1"),
+        "{metrics}"
+    );
 
     // Editing the bundle re-evaluates: a bundle that whitelists every image gives GO.
     let mut edited = default_bundle("default");
@@ -161,11 +203,21 @@ async fn bundles_and_scans_reach_the_verdict_the_cli_gives() {
     let _: plimsoll::crd::PolicyBundle = cluster.apply("shop", &edited).await;
     let scan = cluster
         .wait_scan("shop", "demo", LONG, |s| {
-            s.status.as_ref().and_then(|st| st.verdict.as_ref()).is_some_and(|v| v.final_action.as_str() == "GO")
+            s.status
+                .as_ref()
+                .and_then(|st| st.verdict.as_ref())
+                .is_some_and(|v| v.final_action.as_str() == "GO")
         })
         .await;
-    assert_eq!(scan.status.and_then(|s| s.verdict).map(|v| v.reason), Some("whitelisted".to_owned()));
-    assert_eq!(cluster.analyzer_jobs().await.len(), 1, "re-evaluation pulls nothing");
+    assert_eq!(
+        scan.status.and_then(|s| s.verdict).map(|v| v.reason),
+        Some("whitelisted".to_owned())
+    );
+    assert_eq!(
+        cluster.analyzer_jobs().await.len(),
+        1,
+        "re-evaluation pulls nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,26 +248,43 @@ async fn an_invalid_bundle_lists_its_errors_and_scans_say_so() {
     let repo_name = support::registry::unique_repo("e2e-small");
     push_small_image(&reg, &repo_name, "1", 1).await;
     let image = format!("{reg}/{repo_name}:1");
-    let _: plimsoll::crd::ImageScan = cluster.apply("team", &image_scan("uses-broken", &image, "broken")).await;
-    let _: plimsoll::crd::ImageScan = cluster.apply("team", &image_scan("uses-nothing", &image, "absent")).await;
+    let _: plimsoll::crd::ImageScan = cluster
+        .apply("team", &image_scan("uses-broken", &image, "broken"))
+        .await;
+    let _: plimsoll::crd::ImageScan = cluster
+        .apply("team", &image_scan("uses-nothing", &image, "absent"))
+        .await;
 
-    let scan = cluster.wait_scan("team", "uses-broken", LONG, |s| {
-        condition(s, "Ready").is_some_and(|c| c.1 == "PolicyBundleInvalid")
-            && condition(s, "Analyzed").is_some_and(|c| c.0 == "True")
-    }).await;
+    let scan = cluster
+        .wait_scan("team", "uses-broken", LONG, |s| {
+            condition(s, "Ready").is_some_and(|c| c.1 == "PolicyBundleInvalid")
+                && condition(s, "Analyzed").is_some_and(|c| c.0 == "True")
+        })
+        .await;
     let msg = condition(&scan, "Ready").expect("Ready").2;
     assert!(msg.contains("policies[0].rules[0]"), "{msg}");
-    let none = cluster.wait_scan("team", "uses-nothing", LONG, |s| {
-        condition(s, "Ready").is_some_and(|c| c.1 == "PolicyBundleNotFound")
-    }).await;
+    let none = cluster
+        .wait_scan("team", "uses-nothing", LONG, |s| {
+            condition(s, "Ready").is_some_and(|c| c.1 == "PolicyBundleNotFound")
+        })
+        .await;
     assert_eq!(phase(&none).as_deref(), Some("Failed"));
     let b = cluster.bundles("team").get("broken").await.expect("bundle");
     let bs = b.status.expect("status");
     assert_eq!(bs.valid, Some(false));
     let paths: Vec<&str> = bs.errors.iter().map(|e| e.path.as_str()).collect();
-    assert!(paths.iter().any(|p| p.starts_with("policies[0].rules[0]")), "{paths:?}");
-    assert!(paths.iter().any(|p| p.starts_with("policies[0].rules[1]")), "{paths:?}");
-    assert_eq!(bs.error_count, Some(u32::try_from(bs.errors.len()).expect("count")));
+    assert!(
+        paths.iter().any(|p| p.starts_with("policies[0].rules[0]")),
+        "{paths:?}"
+    );
+    assert!(
+        paths.iter().any(|p| p.starts_with("policies[0].rules[1]")),
+        "{paths:?}"
+    );
+    assert_eq!(
+        bs.error_count,
+        Some(u32::try_from(bs.errors.len()).expect("count"))
+    );
     // Both scans share one image: one Job, one analysis.
     assert_eq!(cluster.analyzer_jobs().await.len(), 1, "{}", op.logs());
 
@@ -227,10 +296,17 @@ async fn an_invalid_bundle_lists_its_errors_and_scans_say_so() {
         "spec": {"image": "x", "policyBundleRef": {"name": "broken"}, "platform": "Linux/AMD64"}
     });
     let err = api
-        .patch("bad-platform", &kube::api::PatchParams::apply("e2e-test"), &kube::api::Patch::Apply(&invalid))
+        .patch(
+            "bad-platform",
+            &kube::api::PatchParams::apply("e2e-test"),
+            &kube::api::Patch::Apply(&invalid),
+        )
         .await
         .expect_err("refused by the schema");
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 422), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 422),
+        "{err:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +323,14 @@ async fn registry_failures_and_pull_secrets() {
     cluster.namespace("ops").await;
     let _: plimsoll::crd::PolicyBundle = cluster.apply("ops", &default_bundle("default")).await;
     let private = support::registry::unique_repo("e2e-private");
-    let digest = push_layout(&demo_layout(), &auth_reg, &private, "1", Some(("plimsoll", "s3cret"))).await;
+    let digest = push_layout(
+        &demo_layout(),
+        &auth_reg,
+        &private,
+        "1",
+        Some(("plimsoll", "s3cret")),
+    )
+    .await;
     let secret = |name: &str, password: &str| {
         let auth = base64_encode(&format!("plimsoll:{password}"));
         let config = serde_json::json!({"auths": {auth_reg.clone(): {"auth": auth}}});
@@ -258,8 +341,10 @@ async fn registry_failures_and_pull_secrets() {
             "stringData": {".dockerconfigjson": config.to_string()},
         })
     };
-    let _: k8s_openapi::api::core::v1::Secret = cluster.apply("ops", &secret("good-creds", "s3cret")).await;
-    let _: k8s_openapi::api::core::v1::Secret = cluster.apply("ops", &secret("bad-creds", "wrong")).await;
+    let _: k8s_openapi::api::core::v1::Secret =
+        cluster.apply("ops", &secret("good-creds", "s3cret")).await;
+    let _: k8s_openapi::api::core::v1::Secret =
+        cluster.apply("ops", &secret("bad-creds", "wrong")).await;
     let with_secret = |name: &str, image: &str, secret: Option<&str>| {
         let mut s = image_scan(name, image, "default");
         if let Some(secret) = secret {
@@ -271,24 +356,53 @@ async fn registry_failures_and_pull_secrets() {
     let cases = [
         with_secret("private-ok", &private_image, Some("good-creds")),
         with_secret("private-wrong", &private_image, Some("bad-creds")),
-        with_secret("missing", &format!("{reg}/{}:nope", support::registry::unique_repo("e2e-absent")), None),
+        with_secret(
+            "missing",
+            &format!(
+                "{reg}/{}:nope",
+                support::registry::unique_repo("e2e-absent")
+            ),
+            None,
+        ),
         with_secret("bad-ref", "UPPER/Case::x", None),
     ];
     for c in &cases {
         let _: plimsoll::crd::ImageScan = cluster.apply("ops", c).await;
     }
     let ok = cluster.wait_scan("ops", "private-ok", LONG, settled).await;
-    assert_eq!(phase(&ok).as_deref(), Some("Ready"), "{:?}\n{}", ok.status, op.logs());
-    assert_eq!(ok.status.and_then(|s| s.digest).as_deref(), Some(digest.as_str()));
+    assert_eq!(
+        phase(&ok).as_deref(),
+        Some("Ready"),
+        "{:?}\n{}",
+        ok.status,
+        op.logs()
+    );
+    assert_eq!(
+        ok.status.and_then(|s| s.digest).as_deref(),
+        Some(digest.as_str())
+    );
     for (name, reason) in [
         ("private-wrong", "RegistryAuthFailed"),
         ("missing", "ImageNotFound"),
         ("bad-ref", "InvalidImageReference"),
     ] {
         let s = cluster.wait_scan("ops", name, LONG, settled).await;
-        assert_eq!(phase(&s).as_deref(), Some("Failed"), "{name}: {:?}", s.status);
-        assert_eq!(condition(&s, "Resolved").map(|c| (c.0, c.1)), Some(("False".into(), reason.into())), "{name}");
-        assert_eq!(condition(&s, "Ready").map(|c| c.1), Some(reason.into()), "{name}");
+        assert_eq!(
+            phase(&s).as_deref(),
+            Some("Failed"),
+            "{name}: {:?}",
+            s.status
+        );
+        assert_eq!(
+            condition(&s, "Resolved").map(|c| (c.0, c.1)),
+            Some(("False".into(), reason.into())),
+            "{name}"
+        );
+        assert_eq!(
+            condition(&s, "Ready").map(|c| c.1),
+            Some(reason.into()),
+            "{name}"
+        );
     }
     // The invalid reference never got a Job; the others one each.
     assert_eq!(cluster.analyzer_jobs().await.len(), 3);
@@ -317,18 +431,28 @@ async fn one_analysis_for_fifty_scans_of_one_image() {
     let digest = push_small_image(&reg, &repo_name, "1", 7).await;
     let by_tag = format!("{reg}/{repo_name}:1");
     for i in 0..50 {
-        let _: plimsoll::crd::ImageScan = cluster.apply("many", &image_scan(&format!("s{i}"), &by_tag, "default")).await;
+        let _: plimsoll::crd::ImageScan = cluster
+            .apply("many", &image_scan(&format!("s{i}"), &by_tag, "default"))
+            .await;
     }
     // The same digest from another namespace, by digest: its Job finds the analysis stored.
     let by_digest = format!("{reg}/{repo_name}@{digest}");
     for i in 0..50 {
-        cluster.wait_scan("many", &format!("s{i}"), LONG, settled).await;
+        cluster
+            .wait_scan("many", &format!("s{i}"), LONG, settled)
+            .await;
     }
-    let _: plimsoll::crd::ImageScan = cluster.apply("other", &image_scan("pinned", &by_digest, "default")).await;
+    let _: plimsoll::crd::ImageScan = cluster
+        .apply("other", &image_scan("pinned", &by_digest, "default"))
+        .await;
     let pinned = cluster.wait_scan("other", "pinned", LONG, settled).await;
     assert_eq!(phase(&pinned).as_deref(), Some("Ready"));
     let jobs = cluster.analyzer_jobs().await;
-    assert_eq!(jobs.len(), 1, "50 scans of one tag share one Job; a stored digest needs none");
+    assert_eq!(
+        jobs.len(),
+        1,
+        "50 scans of one tag share one Job; a stored digest needs none"
+    );
     let metrics = op.metrics().await;
     assert!(
         metrics.contains("plimsoll_uploads_total{endpoint=\"analysis\",code=\"200\"} 1"),
@@ -353,7 +477,9 @@ async fn the_cap_holds_for_two_hundred_scans() {
         images.push(format!("{reg}/{repo_name}:v{i}"));
     }
     for (i, image) in images.iter().enumerate() {
-        let _: plimsoll::crd::ImageScan = cluster.apply("fleet", &image_scan(&format!("app-{i}"), image, "default")).await;
+        let _: plimsoll::crd::ImageScan = cluster
+            .apply("fleet", &image_scan(&format!("app-{i}"), image, "default"))
+            .await;
     }
     let started = Instant::now();
     let mut max_active = 0;
@@ -363,21 +489,40 @@ async fn the_cap_holds_for_two_hundred_scans() {
         let active = jobs
             .iter()
             .filter(|j| {
-                let conds = j.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
-                !conds.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+                let conds = j
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.clone())
+                    .unwrap_or_default();
+                !conds
+                    .iter()
+                    .any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
             })
             .count();
         max_active = max_active.max(active);
-        let scans = cluster.scans("fleet").list(&Default::default()).await.expect("list").items;
+        let scans = cluster
+            .scans("fleet")
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items;
         saw_queued |= scans.iter().any(|s| phase(s).as_deref() == Some("Queued"));
-        let ready = scans.iter().filter(|s| phase(s).as_deref() == Some("Ready")).count();
+        let ready = scans
+            .iter()
+            .filter(|s| phase(s).as_deref() == Some("Ready"))
+            .count();
         if ready == 200 {
             break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(600),
             "{ready} of 200 Ready after 10 minutes\n{}",
-            op.logs().lines().rev().take(40).collect::<Vec<_>>().join("\n")
+            op.logs()
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -401,15 +546,28 @@ async fn a_restarted_operator_finishes_the_scan_without_duplicates() {
     let repo_name = support::registry::unique_repo("e2e-restart");
     push_layout(&demo_layout(), &reg, &repo_name, "1", None).await;
     let _: plimsoll::crd::ImageScan = cluster
-        .apply("prod", &image_scan("web", &format!("{reg}/{repo_name}:1"), "default"))
+        .apply(
+            "prod",
+            &image_scan("web", &format!("{reg}/{repo_name}:1"), "default"),
+        )
         .await;
     // Kill the operator as soon as the Job exists, before the analysis is uploaded.
-    cluster.wait_scan("prod", "web", LONG, |s| phase(s).as_deref() == Some("Analyzing")).await;
+    cluster
+        .wait_scan("prod", "web", LONG, |s| {
+            phase(s).as_deref() == Some("Analyzing")
+        })
+        .await;
     op.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let op = Operator::start(&cluster, &db, &[]).await;
     let scan = cluster.wait_scan("prod", "web", LONG, settled).await;
-    assert_eq!(phase(&scan).as_deref(), Some("Ready"), "{:?}\n{}", scan.status, op.logs());
+    assert_eq!(
+        phase(&scan).as_deref(),
+        Some("Ready"),
+        "{:?}\n{}",
+        scan.status,
+        op.logs()
+    );
     assert_eq!(cluster.analyzer_jobs().await.len(), 1, "no duplicate Job");
 }
 
@@ -424,7 +582,10 @@ async fn bad_uploads_and_a_job_that_never_starts() {
     let op = Operator::start(
         &cluster,
         &db,
-        &[("PLIMSOLL_ANALYZER_IMAGE", "ghcr.io/plimsoll/missing:1"), ("PLIMSOLL_JOB_DEADLINE", "3s")],
+        &[
+            ("PLIMSOLL_ANALYZER_IMAGE", "ghcr.io/plimsoll/missing:1"),
+            ("PLIMSOLL_JOB_DEADLINE", "3s"),
+        ],
     )
     .await;
     cluster.namespace("edge").await;
@@ -432,12 +593,19 @@ async fn bad_uploads_and_a_job_that_never_starts() {
     let repo_name = support::registry::unique_repo("e2e-stuck");
     push_small_image(&reg, &repo_name, "1", 3).await;
     let _: plimsoll::crd::ImageScan = cluster
-        .apply("edge", &image_scan("stuck", &format!("{reg}/{repo_name}:1"), "default"))
+        .apply(
+            "edge",
+            &image_scan("stuck", &format!("{reg}/{repo_name}:1"), "default"),
+        )
         .await;
     let s = cluster.wait_scan("edge", "stuck", LONG, settled).await;
     assert_eq!(phase(&s).as_deref(), Some("Failed"));
     let analyzed = condition(&s, "Analyzed").expect("Analyzed");
-    assert_eq!((analyzed.0.as_str(), analyzed.1.as_str()), ("False", "DeadlineExceeded"), "{analyzed:?}");
+    assert_eq!(
+        (analyzed.0.as_str(), analyzed.1.as_str()),
+        ("False", "DeadlineExceeded"),
+        "{analyzed:?}"
+    );
 
     // The ingest API: no token, an unknown token, then the stuck Job's real token reused.
     let http = reqwest::Client::new();
@@ -452,26 +620,58 @@ async fn bad_uploads_and_a_job_that_never_starts() {
         r.send()
     };
     let check = serde_json::json!({"reference": "x", "digest": format!("sha256:{}", "a".repeat(64)), "analyzerVersion": "0"});
-    let r = post("/ingest/v1/check", None, check.to_string().into_bytes()).await.expect("request");
+    let r = post("/ingest/v1/check", None, check.to_string().into_bytes())
+        .await
+        .expect("request");
     assert_eq!(r.status(), 401);
-    let r = post("/ingest/v1/check", Some("not-a-token"), check.to_string().into_bytes()).await.expect("request");
+    let r = post(
+        "/ingest/v1/check",
+        Some("not-a-token"),
+        check.to_string().into_bytes(),
+    )
+    .await
+    .expect("request");
     assert_eq!(r.status(), 401);
-    let job = cluster.analyzer_jobs().await.into_iter().next().expect("the stuck Job");
-    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(cluster.client.clone(), "edge");
-    let token_secret = secrets.get(&kube::ResourceExt::name_any(&job)).await.expect("token Secret");
+    let job = cluster
+        .analyzer_jobs()
+        .await
+        .into_iter()
+        .next()
+        .expect("the stuck Job");
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(cluster.client.clone(), "edge");
+    let token_secret = secrets
+        .get(&kube::ResourceExt::name_any(&job))
+        .await
+        .expect("token Secret");
     let token = token_secret
         .data
         .and_then(|d| d.get("token").cloned())
         .map(|b| String::from_utf8(b.0).expect("utf-8"))
         .expect("token");
     // The Job failed (DeadlineExceeded): its token is spent.
-    let r = post("/ingest/v1/check", Some(&token), check.to_string().into_bytes()).await.expect("request");
+    let r = post(
+        "/ingest/v1/check",
+        Some(&token),
+        check.to_string().into_bytes(),
+    )
+    .await
+    .expect("request");
     assert_eq!(r.status(), 409);
-    let r = post("/ingest/v1/analysis", Some(&token), b"{not json".to_vec()).await.expect("request");
-    assert_eq!(r.status(), 409, "a spent token is refused before the body is read");
+    let r = post("/ingest/v1/analysis", Some(&token), b"{not json".to_vec())
+        .await
+        .expect("request");
+    assert_eq!(
+        r.status(),
+        409,
+        "a spent token is refused before the body is read"
+    );
     let huge = vec![b' '; 70 << 20];
     let r = post("/ingest/v1/analysis", Some(&token), huge).await;
-    assert!(r.map_or(true, |r| r.status() == 413), "an oversized body is refused");
+    assert!(
+        r.map_or(true, |r| r.status() == 413),
+        "an oversized body is refused"
+    );
     // No hot loop: a failed scan is not reconciled again and again.
     let before = op.metrics().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -483,5 +683,8 @@ async fn bad_uploads_and_a_job_that_never_starts() {
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    assert!(reconciles(&after) <= reconciles(&before) + 2, "{before}\n{after}");
+    assert!(
+        reconciles(&after) <= reconciles(&before) + 2,
+        "{before}\n{after}"
+    );
 }

@@ -6,16 +6,18 @@
 //! - Ecosystem names contain `:` and spaces (`Alpine:v3.16`, `Red Hat`): they are one path
 //!   segment, percent-encoded, never split.
 //! - A mirror base may or may not end with `/`, and may carry a path (`https://m/osv/`).
-//! - `modified_id.csv` timestamps have any number of fractional digits; the file is sorted,
-//!   but ids are collected from every line rather than trusting the order. A record modified at
-//!   exactly the last sync time is listed again (fetching it twice is harmless, missing it is
-//!   not). Bad lines are reported with their number, like JSON lines.
+//! - `modified_id.csv` is newest first: reading stops at the first line older than the cursor,
+//!   so a sync reads the top of a file that holds every record. Because of that stop, the order
+//!   is checked on the lines read, and a line that is out of order or unreadable fails the
+//!   listing with its number rather than being skipped: a skipped line could be a change that
+//!   is never fetched. Timestamps have any number of fractional digits.
+//! - Lines at exactly the cursor are listed (a record modified in the same instant as the
+//!   newest one held may not have been in the last export); the sync skips those it holds.
 
 use chrono::{DateTime, Utc};
 
 use super::http::{FetchError, Fetcher};
 use super::redacted_url::RedactedUrl;
-use crate::feeds::read::Skipped;
 
 pub const DEFAULT_BASE: &str = "https://osv-vulnerabilities.storage.googleapis.com";
 
@@ -92,64 +94,121 @@ impl OsvExports {
         RedactedUrl::new(url)
     }
 
-    /// Ids of one ecosystem modified at or after `since`, from its `modified_id.csv`.
+    /// What one ecosystem's `modified_id.csv` lists at or after `since`, up to `limit` ids.
     pub async fn fetch_modified_since(
         &self,
         fetcher: &Fetcher,
         ecosystem: &str,
         since: DateTime<Utc>,
-    ) -> Result<ModifiedSince, FetchError> {
+        limit: usize,
+    ) -> Result<Listing, ListingError> {
         let url = self.modified_csv_url(ecosystem);
         let csv = fetcher.get(&url).await?;
-        Ok(ids_modified_since(&csv, &url.to_string(), since))
+        Ok(modified_since(&csv, &url.to_string(), since, limit)?)
     }
 }
 
-/// What `modified_id.csv` lists since a time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModifiedSince {
-    /// In file order (newest first in OSV's files), without duplicates.
-    pub ids: Vec<String>,
-    pub skipped: Vec<Skipped>,
+/// One line of `modified_id.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modified {
+    pub at: DateTime<Utc>,
+    pub id: String,
 }
 
-/// Ids whose modification time is at or after `since`. `location` names the file in skips.
-pub fn ids_modified_since(csv: &[u8], location: &str, since: DateTime<Utc>) -> ModifiedSince {
-    let mut out = ModifiedSince::default();
+/// What `modified_id.csv` lists since a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// Newest first, each id once (at its newest time).
+    Since(Vec<Modified>),
+    /// More than `limit` ids: fetching them one by one would cost more than `all.zip`.
+    TooMany { limit: usize },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListingError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+}
+
+/// A line of `modified_id.csv` that cannot be trusted: the listing is refused whole (a
+/// skipped line could be a change never fetched).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}:{line}: {fault}")]
+pub struct CsvError {
+    /// The file (a redacted URL).
+    pub location: String,
+    /// 1-based, counting every line.
+    pub line: usize,
+    pub fault: LineFault,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LineFault {
+    #[error("not UTF-8")]
+    NotUtf8,
+    #[error("expected `timestamp,id`")]
+    Shape,
+    #[error("bad id")]
+    Id,
+    #[error("bad RFC 3339 timestamp")]
+    Timestamp,
+    #[error("newer than the line before it: the file is not sorted newest first")]
+    NotSorted,
+}
+
+/// The lines of `csv` modified at or after `since`, read from the top and stopped at the first
+/// older line (the file is newest first, so the rest is older still). `location` names the file
+/// in errors. More than `limit` distinct ids is [`Listing::TooMany`].
+pub fn modified_since(
+    csv: &[u8],
+    location: &str,
+    since: DateTime<Utc>,
+    limit: usize,
+) -> Result<Listing, CsvError> {
+    let mut out: Vec<Modified> = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut previous: Option<DateTime<Utc>> = None;
     for (index, line) in csv.split(|&b| b == b'\n').enumerate() {
+        let fail = |fault| CsvError {
+            location: location.to_owned(),
+            line: index + 1,
+            fault,
+        };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let mut skip = |reason: &str| {
-            out.skipped.push(Skipped {
-                location: format!("{location}:{}", index + 1),
-                reason: reason.to_owned(),
-            });
-        };
-        let Ok(line) = std::str::from_utf8(line) else {
-            skip("not UTF-8");
-            continue;
-        };
-        let Some((time, id)) = line.split_once(',') else {
-            skip("expected `timestamp,id`");
-            continue;
-        };
+        let line = std::str::from_utf8(line).map_err(|_| fail(LineFault::NotUtf8))?;
+        let (at, id) = line.split_once(',').ok_or_else(|| fail(LineFault::Shape))?;
         let id = id.trim();
-        if id.is_empty() || id.contains(char::is_whitespace) || id.contains(',') {
-            skip("bad id");
-            continue;
+        if id.is_empty()
+            || id.contains(|c: char| c.is_whitespace() || c.is_control() || ",/\\".contains(c))
+        {
+            return Err(fail(LineFault::Id));
         }
-        let Ok(time) = DateTime::parse_from_rfc3339(time.trim()) else {
-            skip("bad RFC 3339 timestamp");
-            continue;
-        };
-        if time.to_utc() >= since && seen.insert(id.to_owned()) {
-            out.ids.push(id.to_owned());
+        let at = DateTime::parse_from_rfc3339(at.trim())
+            .map_err(|_| fail(LineFault::Timestamp))?
+            .to_utc();
+        if previous.is_some_and(|p| at > p) {
+            return Err(fail(LineFault::NotSorted));
+        }
+        previous = Some(at);
+        if at < since {
+            break;
+        }
+        if seen.insert(id.to_owned()) {
+            if out.len() == limit {
+                return Ok(Listing::TooMany { limit });
+            }
+            out.push(Modified {
+                at,
+                id: id.to_owned(),
+            });
         }
     }
-    out
+    Ok(Listing::Since(out))
 }
 
 #[cfg(test)]
@@ -212,36 +271,101 @@ mod tests {
     }
 
     #[test]
-    fn modified_ids_since_a_time() {
+    fn modified_since_reads_the_newest_lines_and_stops() {
         let csv = "2024-10-10T12:00:00.123456Z,PYSEC-2024-110\r\n\
                    2024-10-09T00:00:00Z,PYSEC-2024-109\n\
                    \n\
-                   yesterday,PYSEC-BAD\n\
-                   2024-10-08T23:59:59+02:00,PYSEC-2024-108\n\
-                   2024-10-09T00:00:00Z,PYSEC-2024-109\n\
-                   no comma here\n\
-                   2024-10-09T00:00:00Z, \n\
-                   0001-01-01T00:00:00Z,GO-2022-0001\n";
-        let out = ids_modified_since(
-            csv.as_bytes(),
-            "PyPI/modified_id.csv",
-            at("2024-10-09T00:00:00Z"),
-        );
-        assert_eq!(out.ids, ["PYSEC-2024-110", "PYSEC-2024-109"]);
-        let skipped: Vec<(&str, &str)> = out
-            .skipped
-            .iter()
-            .map(|s| (s.location.as_str(), s.reason.as_str()))
-            .collect();
+                   2024-10-09T00:00:00+00:00,PYSEC-2024-108\n\
+                   2024-10-09T02:00:00+02:00,PYSEC-2024-110\n\
+                   2024-10-08T23:59:59Z,PYSEC-2024-107\n\
+                   garbage read only from far back\n";
+        let ids = |listing: Listing| match listing {
+            Listing::Since(lines) => lines.into_iter().map(|m| m.id).collect::<Vec<_>>(),
+            Listing::TooMany { limit } => vec![format!("too many for {limit}")],
+        };
+        let cases: &[(&str, usize, &[&str])] = &[
+            (
+                "2024-10-09T00:00:00Z",
+                10,
+                &["PYSEC-2024-110", "PYSEC-2024-109", "PYSEC-2024-108"],
+            ),
+            ("2024-10-10T12:00:00.123456Z", 10, &["PYSEC-2024-110"]),
+            ("2024-10-10T12:00:00.123457Z", 10, &[]),
+            (
+                "2024-10-09T00:00:00Z",
+                3,
+                &["PYSEC-2024-110", "PYSEC-2024-109", "PYSEC-2024-108"],
+            ),
+            ("2024-10-09T00:00:00Z", 2, &["too many for 2"]),
+        ];
+        for (since, limit, want) in cases {
+            let listing = modified_since(csv.as_bytes(), "PyPI/modified_id.csv", at(since), *limit)
+                .expect("the lines read are good");
+            assert_eq!(ids(listing), *want, "since {since}, limit {limit}");
+        }
+        let Ok(Listing::Since(lines)) = modified_since(csv.as_bytes(), "x", at(cases[0].0), 10)
+        else {
+            panic!("listing")
+        };
         assert_eq!(
-            skipped,
-            [
-                ("PyPI/modified_id.csv:4", "bad RFC 3339 timestamp"),
-                ("PyPI/modified_id.csv:7", "expected `timestamp,id`"),
-                ("PyPI/modified_id.csv:8", "bad id"),
-            ]
+            lines[0].at,
+            at("2024-10-10T12:00:00.123456Z"),
+            "fractions kept"
         );
-        let all = ids_modified_since(csv.as_bytes(), "x", DateTime::<Utc>::MIN_UTC);
-        assert_eq!(all.ids.len(), 4, "{:?}", all.ids);
+
+        // The whole file is read from far enough back, and then its last line is bad.
+        let err =
+            modified_since(csv.as_bytes(), "x", DateTime::<Utc>::MIN_UTC, 10).expect_err("line 7");
+        assert_eq!(err.to_string(), "x:7: expected `timestamp,id`");
+    }
+
+    #[test]
+    fn bad_lines_fail_the_listing_with_their_number() {
+        let since = at("2024-01-01T00:00:00Z");
+        let cases: &[(&[u8], usize, LineFault)] = &[
+            (
+                b"2024-10-10T00:00:00Z,A\nyesterday,B\n",
+                2,
+                LineFault::Timestamp,
+            ),
+            (b"2024-10-10T00:00:00Z\n", 1, LineFault::Shape),
+            (b"2024-10-10T00:00:00Z, \n", 1, LineFault::Id),
+            (b"2024-10-10T00:00:00Z,A B\n", 1, LineFault::Id),
+            (b"2024-10-10T00:00:00Z,../A\n", 1, LineFault::Id),
+            (b"2024-10-10T00:00:00Z,A,B\n", 1, LineFault::Id),
+            (b"\n\n2024-10-10T00:00:00Z,\xff\n", 3, LineFault::NotUtf8),
+            (
+                b"2024-10-09T00:00:00Z,A\n2024-10-10T00:00:00Z,B\n",
+                2,
+                LineFault::NotSorted,
+            ),
+        ];
+        for (csv, line, fault) in cases {
+            let err =
+                modified_since(csv, "m/PyPI/modified_id.csv", since, 100).expect_err("a bad line");
+            assert_eq!(
+                (err.line, err.fault),
+                (*line, *fault),
+                "{}",
+                String::from_utf8_lossy(csv)
+            );
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("m/PyPI/modified_id.csv:{line}: "))
+            );
+        }
+        // Lines past the stop are not read, bad or not; an empty file lists nothing.
+        let old_tail = b"2024-10-10T00:00:00Z,A\n2023-01-01T00:00:00Z,B\ngarbage\n";
+        assert_eq!(
+            modified_since(old_tail, "x", since, 100),
+            Ok(Listing::Since(vec![Modified {
+                at: at("2024-10-10T00:00:00Z"),
+                id: "A".into()
+            }]))
+        );
+        assert_eq!(
+            modified_since(b"", "x", since, 100),
+            Ok(Listing::Since(vec![]))
+        );
     }
 }

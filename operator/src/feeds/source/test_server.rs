@@ -1,17 +1,19 @@
-//! A tiny HTTP/1.1 server on 127.0.0.1 for the source tests: fixed replies per path, including
-//! the failures a feed server shows (error statuses, stalls, bodies cut short). It serves a
-//! bounded number of connections, one thread each, then stops.
+//! A tiny HTTP/1.1 server on 127.0.0.1 for the source and sync tests: fixed replies per path,
+//! including the failures a feed server shows (error statuses, stalls, bodies cut short), or the
+//! files of a directory read at each request (a mirror the test changes between syncs). It
+//! serves a bounded number of connections, one thread each, then stops.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const MAX_CONNECTIONS: usize = 64;
 
 #[derive(Clone)]
-pub(super) enum Reply {
+pub(crate) enum Reply {
     Ok(Vec<u8>),
     Status(u16),
     /// `Transfer-Encoding: chunked`, no length declared.
@@ -25,65 +27,81 @@ pub(super) enum Reply {
 }
 
 impl Reply {
-    pub(super) fn ok(body: Vec<u8>) -> Self {
+    pub(crate) fn ok(body: Vec<u8>) -> Self {
         Self::Ok(body)
     }
-    pub(super) fn status(code: u16) -> Self {
+    pub(crate) fn status(code: u16) -> Self {
         Self::Status(code)
     }
-    pub(super) fn chunked(body: Vec<u8>) -> Self {
+    pub(crate) fn chunked(body: Vec<u8>) -> Self {
         Self::Chunked(body)
     }
-    pub(super) fn slow(delay: Duration) -> Self {
+    pub(crate) fn slow(delay: Duration) -> Self {
         Self::Slow(delay)
     }
-    pub(super) fn truncated(body: Vec<u8>, sent: usize) -> Self {
+    pub(crate) fn truncated(body: Vec<u8>, sent: usize) -> Self {
         Self::Truncated(body, sent)
     }
-    pub(super) fn truncated_chunked(body: Vec<u8>, sent: usize) -> Self {
+    pub(crate) fn truncated_chunked(body: Vec<u8>, sent: usize) -> Self {
         Self::TruncatedChunked(body, sent)
     }
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Request {
-    pub(super) path: String,
-    pub(super) authorization: Option<String>,
+pub(crate) struct Request {
+    pub(crate) path: String,
+    pub(crate) authorization: Option<String>,
 }
 
-pub(super) struct TestServer {
+pub(crate) struct TestServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<Request>>>,
 }
 
 impl TestServer {
-    pub(super) fn start(routes: Vec<(&str, Reply)>) -> Self {
+    pub(crate) fn start(routes: Vec<(&str, Reply)>) -> Self {
+        Self::serve(routes, None)
+    }
+
+    /// Serves `GET /a/b` from `root/a/b` as it is at the time of the request; 404 when absent.
+    pub(crate) fn serve_dir(root: &Path) -> Self {
+        Self::serve(Vec::new(), Some(root.to_path_buf()))
+    }
+
+    fn serve(routes: Vec<(&str, Reply)>, root: Option<PathBuf>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let routes: Arc<HashMap<String, Reply>> =
             Arc::new(routes.into_iter().map(|(p, r)| (p.to_owned(), r)).collect());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&requests);
+        let root = Arc::new(root);
         std::thread::spawn(move || {
             for stream in listener.incoming().take(MAX_CONNECTIONS).flatten() {
                 let routes = Arc::clone(&routes);
                 let seen = Arc::clone(&seen);
-                std::thread::spawn(move || serve(stream, &routes, &seen));
+                let root = Arc::clone(&root);
+                std::thread::spawn(move || serve(stream, &routes, root.as_deref(), &seen));
             }
         });
         Self { addr, requests }
     }
 
-    pub(super) fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    pub(super) fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }
 
-fn serve(mut stream: TcpStream, routes: &HashMap<String, Reply>, seen: &Mutex<Vec<Request>>) {
+fn serve(
+    mut stream: TcpStream,
+    routes: &HashMap<String, Reply>,
+    root: Option<&Path>,
+    seen: &Mutex<Vec<Request>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -110,8 +128,24 @@ fn serve(mut stream: TcpStream, routes: &HashMap<String, Reply>, seen: &Mutex<Ve
             authorization,
         });
     }
-    let reply = routes.get(&path).cloned().unwrap_or(Reply::Status(404));
+    let reply = routes
+        .get(&path)
+        .cloned()
+        .or_else(|| root.and_then(|root| from_dir(root, &path)))
+        .unwrap_or(Reply::Status(404));
     let _ = write_reply(&mut stream, reply);
+}
+
+/// The file under `root` a request path names (plain segments only).
+fn from_dir(root: &Path, path: &str) -> Option<Reply> {
+    let relative = Path::new(path.trim_start_matches('/'));
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return None;
+    }
+    std::fs::read(root.join(relative)).ok().map(Reply::Ok)
 }
 
 fn write_reply(stream: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
