@@ -448,10 +448,14 @@ mod tests {
         for (name, crd) in crds() {
             let mut rules = 0;
             walk(schema_of(&crd), &name, &mut rules);
-            assert!(rules > 0, "{name} has no x-kubernetes-validations");
+            // PolicyBundles have none: see `policy_bundle::Mapping` for why.
+            assert!(
+                rules > 0 || name.starts_with("policybundles"),
+                "{name} has no x-kubernetes-validations"
+            );
             total += rules;
         }
-        assert_eq!(total, 5, "mapping xor, rescan floor, images, sinks, header");
+        assert_eq!(total, 4, "rescan floor, images, sinks, header");
     }
 
     /// The largest JSON the schema admits for `node`, with `bytes_per_char` bytes for each
