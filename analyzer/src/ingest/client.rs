@@ -2,7 +2,7 @@
 //! upload the analysis (JSON, zstd-compressed), report a failure.
 //!
 //! Connection errors, timeouts, 5xx and 429 are retried with exponential backoff and jitter
-//! (4 tries by default), honouring `Retry-After`; a 4xx is never retried (it will not get
+//! (8 tries over about a minute by default), honouring `Retry-After`; a 4xx is never retried (it will not get
 //! better). Every request is idempotent on the operator's side, so retrying after a lost
 //! answer is safe. The token never appears in errors, logs or `Debug` output.
 
@@ -35,9 +35,11 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// Eight tries over about a minute: long enough to ride out an operator restart (a
+    /// rescheduled pod), short enough that a Job never waits on a dead endpoint for long.
     fn default() -> Self {
         Self {
-            attempts: 4,
+            attempts: 8,
             backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
         }

@@ -412,9 +412,7 @@ fn write_canonical(value: &serde_json::Value, out: &mut String) -> Result<(), se
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::testing::{
-        assert_schema_accepts, assert_schema_rejects, example,
-    };
+    use crate::crd::testing::{assert_schema_accepts, assert_schema_rejects, example};
 
     /// A bundle written by Anchore's own CLI (anchore 1.1.7 on PyPI), pasted as it is: old gate
     /// names, export bookkeeping fields, compact JSON.
@@ -488,16 +486,19 @@ mod tests {
             let bundle: PolicyBundle = serde_json::from_value(v.clone()).expect("bundle");
             match crate::operator::bundles::validate(&bundle) {
                 crate::operator::bundles::Checked::Valid(_) => Vec::new(),
-                crate::operator::bundles::Checked::Invalid(d) => {
-                    d.iter().map(|d| format!("{} {}", d.code.as_str(), d.path)).collect()
-                }
+                crate::operator::bundles::Checked::Invalid(d) => d
+                    .iter()
+                    .map(|d| format!("{} {}", d.code.as_str(), d.path))
+                    .collect(),
             }
         };
         assert_eq!(codes(&value), Vec::<String>::new());
         let mut both = value.clone();
         both["spec"]["mappings"][0]["policy_id"] = "48e6f7d6-1765-11e8-b5f9-8b6f228548b6".into();
         assert!(
-            codes(&both).iter().any(|c| c.starts_with("both-policy-id-and-policy-ids mappings[0]")),
+            codes(&both)
+                .iter()
+                .any(|c| c.starts_with("both-policy-id-and-policy-ids mappings[0]")),
             "{:?}",
             codes(&both)
         );
@@ -506,7 +507,9 @@ mod tests {
             m.remove("policy_ids");
         }
         assert!(
-            codes(&neither).iter().any(|c| c.starts_with("missing-policy-id mappings[0]")),
+            codes(&neither)
+                .iter()
+                .any(|c| c.starts_with("missing-policy-id mappings[0]")),
             "{:?}",
             codes(&neither)
         );

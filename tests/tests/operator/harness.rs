@@ -102,6 +102,8 @@ pub struct Cluster {
     pub client: Client,
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
+    /// The latest operator's log, shown when a wait fails.
+    pub op_log: std::sync::Mutex<Option<PathBuf>>,
 }
 
 impl Cluster {
@@ -127,6 +129,7 @@ impl Cluster {
             client,
             dir,
             kubeconfig,
+            op_log: std::sync::Mutex::new(None),
         };
         cluster.install_crds().await;
         cluster
@@ -215,9 +218,18 @@ impl Cluster {
                 return s.clone();
             }
             if start.elapsed() > timeout {
+                let log = self
+                    .op_log
+                    .lock()
+                    .ok()
+                    .and_then(|l| l.clone())
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(60).collect();
                 panic!(
-                    "ImageScan {ns}/{name} not there after {timeout:?}: {}",
-                    serde_json::to_string_pretty(&last.map(|s| s.status)).unwrap_or_default()
+                    "ImageScan {ns}/{name} not there after {timeout:?}: {}\noperator log (last lines first):\n{}",
+                    serde_json::to_string_pretty(&last.map(|s| s.status)).unwrap_or_default(),
+                    tail.join("\n")
                 );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -253,6 +265,7 @@ pub fn settled(s: &ImageScan) -> bool {
 pub struct Operator {
     child: Child,
     pub url: String,
+    pub port: u16,
     pub log: PathBuf,
 }
 
@@ -264,6 +277,12 @@ impl Operator {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        Self::start_on(cluster, db, port, extra).await
+    }
+
+    /// Starts the operator on `port`: a restarted operator keeps its address, as a Service
+    /// keeps its name, so Jobs started before the restart still reach it.
+    pub async fn start_on(cluster: &Cluster, db: &str, port: u16, extra: &[(&str, &str)]) -> Self {
         let url = format!("http://127.0.0.1:{port}");
         let log = cluster.dir.path().join(format!("operator-{port}.log"));
         let insecure: Vec<String> = ["PLIMSOLL_TEST_REGISTRY", "PLIMSOLL_TEST_REGISTRY_AUTH"]
@@ -287,7 +306,15 @@ impl Operator {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start plimsoll-operator");
-        let op = Self { child, url, log };
+        if let Ok(mut l) = cluster.op_log.lock() {
+            *l = Some(log.clone());
+        }
+        let op = Self {
+            child,
+            url,
+            port,
+            log,
+        };
         op.wait_ready().await;
         op
     }

@@ -558,8 +558,9 @@ async fn a_restarted_operator_finishes_the_scan_without_duplicates() {
         })
         .await;
     op.kill();
+    // Down for a while: the analyzer's requests fail and are retried meanwhile.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let op = Operator::start(&cluster, &db, &[]).await;
+    let op = Operator::start_on(&cluster, &db, op.port, &[]).await;
     let scan = cluster.wait_scan("prod", "web", LONG, settled).await;
     assert_eq!(
         phase(&scan).as_deref(),
