@@ -62,6 +62,9 @@ pub struct ApiServer {
     /// Log files of pod containers: (namespace, pod) -> container -> path.
     pod_logs: Mutex<HashMap<(String, String), HashMap<String, PathBuf>>>,
     clock: Arc<dyn Clock>,
+    /// HTTP requests served, by the first word of the client's User-Agent (benchmarks count
+    /// the requests an operator makes per object).
+    requests: Mutex<HashMap<String, u64>>,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -81,6 +84,7 @@ impl ApiServer {
             extra_tokens: RwLock::new(HashSet::new()),
             pod_logs: Mutex::new(HashMap::new()),
             clock,
+            requests: Mutex::new(HashMap::new()),
         });
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let _ = server.create_internal(
@@ -97,6 +101,23 @@ impl ApiServer {
 
     pub fn config(&self) -> &ServerConfig {
         &self.config
+    }
+
+    /// Counts one request of `client` (the first word of its User-Agent).
+    pub fn count_request(&self, client: &str) {
+        let mut m = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *m.entry(client.to_owned()).or_default() += 1;
+    }
+
+    /// Requests served so far, by client.
+    pub fn request_counts(&self) -> HashMap<String, u64> {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -102,6 +102,12 @@ async fn handle(
     let Some(route) = route else {
         return error_response(&ApiError::no_route(uri.path()));
     };
+    let client = headers
+        .get(header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|ua| ua.split(['/', ' ']).next())
+        .unwrap_or("");
+    server.count_request(client);
     if !matches!(route, Route::Health | Route::Version) {
         let token = headers
             .get(header::AUTHORIZATION)

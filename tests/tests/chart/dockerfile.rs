@@ -7,11 +7,6 @@ use serde_json::{Value, json};
 
 use super::render::{read, repo};
 
-/// Binaries a Dockerfile may build before they exist as targets: `plimsoll-operator` is being
-/// written on another branch against operator/docs/configuration.md (its contract, which must
-/// name it). Remove an entry once its target exists.
-pub(crate) const AWAITED_BINARIES: &[(&str, &str)] = &[("plimsoll", "plimsoll-operator")];
-
 /// The binary targets of each workspace package, from `cargo metadata` (explicit `[[bin]]` and
 /// auto-discovered `src/bin/*.rs` alike).
 pub(crate) fn workspace_binaries() -> BTreeMap<String, BTreeSet<String>> {
