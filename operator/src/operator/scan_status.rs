@@ -304,7 +304,7 @@ pub fn crd_verdict(v: &Verdict) -> image_scan::Verdict {
 }
 
 fn serde_reason(v: &Verdict) -> String {
-    serde_json::to_value(&v.reason)
+    serde_json::to_value(v.reason)
         .ok()
         .and_then(|x| x.as_str().map(str::to_owned))
         .unwrap_or_else(|| "policy_evaluation".to_owned())
@@ -377,8 +377,16 @@ mod tests {
             errors: 2,
             first: "policies[0]: unknown gate".into(),
         };
+        /// Facts, then the phase and (status, reason) of Resolved, Analyzed, Evaluated, Ready.
+        type Case = (
+            Analysis,
+            Bundle,
+            Option<Evaluation>,
+            Phase,
+            [(ConditionStatus, &'static str); 4],
+        );
         #[rustfmt::skip]
-        let cases: Vec<(Analysis, Bundle, Option<Evaluation>, Phase, [(ConditionStatus, &str); 4])> = vec![
+        let cases: Vec<Case> = vec![
             (Analysis::Queued { job: "j".into() }, Bundle::Valid, None, Phase::Queued,
              [(Unknown, "Queued"), (Unknown, "Queued"), (Unknown, "WaitingForAnalysis"), (Unknown, "Queued")]),
             (Analysis::Running { job: "j".into(), digest: None }, Bundle::Valid, None, Phase::Analyzing,

@@ -341,6 +341,10 @@ impl Operator {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    #[allow(
+        dead_code,
+        reason = "the scale benchmark (tests/examples/operator_scale.rs) uses it"
+    )]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -472,7 +472,10 @@ async fn the_cap_holds_for_two_hundred_scans() {
     let op = Operator::start(
         &cluster,
         &db,
-        &[("PLIMSOLL_MAX_CONCURRENT_JOBS", "4"), ("PLIMSOLL_JOB_TTL", "5s")],
+        &[
+            ("PLIMSOLL_MAX_CONCURRENT_JOBS", "4"),
+            ("PLIMSOLL_JOB_TTL", "5s"),
+        ],
     )
     .await;
     cluster.namespace("fleet").await;
