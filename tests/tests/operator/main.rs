@@ -705,3 +705,122 @@ async fn bad_uploads_and_a_job_that_never_starts() {
         "{before}\n{after}"
     );
 }
+
+/// A fresh PostgreSQL schema for one test; `None` (skip) outside CI when PostgreSQL is down.
+fn postgres_store(name: &str) -> Option<String> {
+    let base = std::env::var("PLIMSOLL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("e2e_{name}_{}", std::process::id());
+    let created = std::process::Command::new("psql")
+        .arg(&base)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+        ])
+        .output();
+    match created {
+        Ok(o) if o.status.success() => Some(format!("{base}?options=-c%20search_path%3D{schema}")),
+        other => {
+            assert!(
+                !std::env::var("CI").is_ok_and(|v| v == "true"),
+                "PostgreSQL at {base} is needed under CI=true: {other:?}"
+            );
+            #[allow(clippy::print_stderr, reason = "the skip notice")]
+            {
+                eprintln!("SKIPPED: PostgreSQL is not reachable: {other:?}");
+            }
+            None
+        }
+    }
+}
+
+fn lease_holder(lease: &k8s_openapi::api::coordination::v1::Lease) -> Option<String> {
+    lease.spec.as_ref().and_then(|s| s.holder_identity.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_postgres_elect_one_leader_and_fail_over() {
+    let Some(reg) = registry("PLIMSOLL_TEST_REGISTRY") else {
+        return;
+    };
+    let Some(db) = postgres_store("leader") else {
+        return;
+    };
+    let cluster = Cluster::start().await;
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(cluster.client.clone(), "default");
+    let replica = |name: &'static str| {
+        [
+            ("PLIMSOLL_LEADER_ELECTION", "true"),
+            ("POD_NAME", name),
+            ("POD_NAMESPACE", "default"),
+        ]
+    };
+    let mut first = Operator::start(&cluster, &db, &replica("replica-a")).await;
+    let second = Operator::start(&cluster, &db, &replica("replica-b")).await;
+    let lease = leases
+        .get("plimsoll-operator")
+        .await
+        .expect("the Lease exists");
+    assert_eq!(
+        lease_holder(&lease).as_deref(),
+        Some("replica-a"),
+        "the first replica leads"
+    );
+    // The follower serves reads while it waits.
+    let r = reqwest::get(format!("{}/readyz", second.url))
+        .await
+        .expect("follower readyz");
+    assert!(r.status().is_success());
+
+    cluster.namespace("ha").await;
+    let _: plimsoll::crd::PolicyBundle = cluster.apply("ha", &default_bundle("default")).await;
+    let repo_name = support::registry::unique_repo("e2e-ha");
+    push_small_image(&reg, &repo_name, "1", 11).await;
+    push_small_image(&reg, &repo_name, "2", 12).await;
+    let _: plimsoll::crd::ImageScan = cluster
+        .apply(
+            "ha",
+            &image_scan("one", &format!("{reg}/{repo_name}:1"), "default"),
+        )
+        .await;
+    let one = cluster.wait_scan("ha", "one", LONG, settled).await;
+    assert_eq!(
+        phase(&one).as_deref(),
+        Some("Ready"),
+        "{:?}\n{}",
+        one.status,
+        first.logs()
+    );
+
+    // The leader dies; the follower takes the Lease once it expires and carries on.
+    first.kill();
+    let took_over = Instant::now();
+    loop {
+        let lease = leases.get("plimsoll-operator").await.expect("Lease");
+        if lease_holder(&lease).as_deref() == Some("replica-b") {
+            break;
+        }
+        assert!(
+            took_over.elapsed() < Duration::from_secs(60),
+            "the follower did not take over:\n{}",
+            second.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let _: plimsoll::crd::ImageScan = cluster
+        .apply(
+            "ha",
+            &image_scan("two", &format!("{reg}/{repo_name}:2"), "default"),
+        )
+        .await;
+    let two = cluster.wait_scan("ha", "two", LONG, settled).await;
+    assert_eq!(
+        phase(&two).as_deref(),
+        Some("Ready"),
+        "{:?}\n{}",
+        two.status,
+        second.logs()
+    );
+}
