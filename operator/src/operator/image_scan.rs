@@ -9,7 +9,9 @@
 //! Traps:
 //! - Job before token: the Job is created first; only when that succeeds is its token
 //!   registered and its Secret created. A Job that already exists (another scan, or a previous
-//!   operator process) keeps its token; its pod cannot start before the Secret exists.
+//!   operator process) keeps its token; its pod cannot start before the Secret exists. So a
+//!   Job the store does not know yet is normal for a moment (a concurrent reconcile of another
+//!   scan sharing it is between the two steps); only an old one is deleted as unknown.
 //! - Evaluations run when an input changed (digest, bundle digest, generation, feed sync time),
 //!   not on every reconcile: each one records match times and appends to the history.
 //! - No hot loops: queued scans are woken when a slot frees (with a slow safety requeue), errors
@@ -120,7 +122,7 @@ async fn reconcile_inner(scan: &ImageScan, ctx: &Context) -> Result<Action, Erro
         // Woken by the slot counter; the requeue is only a safety net.
         Analysis::Queued { .. } => Action::requeue(Duration::from_secs(120)),
         // Woken by the Job watch and the ingest API; likewise.
-        Analysis::Running { .. } => Action::requeue(Duration::from_secs(300)),
+        Analysis::Running { .. } => Action::requeue(Duration::from_secs(60)),
         _ => Action::await_change(),
     })
 }
@@ -261,6 +263,13 @@ async fn analysis_state(scan: &ImageScan, ns: &str, ctx: &Context) -> Result<Ana
                 digest: r.digest.clone(),
             })
         }
+        (Some(job), None) if !older_than(job, Duration::from_secs(60)) => {
+            // Just created by a concurrent reconcile, which registers its token next.
+            Ok(Analysis::Running {
+                job: job_name,
+                digest: None,
+            })
+        }
         (Some(job), None) => {
             // A Job the store does not know (the store was replaced): its token is unknown, so
             // it can never upload. Delete it; the next reconcile starts a new one.
@@ -288,6 +297,15 @@ async fn analysis_state(scan: &ImageScan, ns: &str, ctx: &Context) -> Result<Ana
         }
         (None, _) => start_job(scan, ns, &key, job_name, ctx).await,
     }
+}
+
+/// Whether the object was created more than `age` ago (by its creation timestamp).
+fn older_than(job: &Job, age: Duration) -> bool {
+    let Some(created) = &job.metadata.creation_timestamp else {
+        return true;
+    };
+    let age = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+    k8s_openapi::jiff::Timestamp::now().as_second() - created.0.as_second() > age
 }
 
 async fn start_job(
@@ -645,6 +663,20 @@ mod tests {
         assert_eq!(digest_of(&format!("reg/app@{d}")), Some(d.as_str()));
         assert_eq!(digest_of(&format!("reg/app:1@{d}")), Some(d.as_str()));
         assert_eq!(digest_of("reg/app:1"), None);
+    }
+
+    #[test]
+    fn only_old_unknown_jobs_are_deleted() {
+        let job = |secs_ago: i64| -> Job {
+            let t = k8s_openapi::jiff::Timestamp::now().as_second() - secs_ago;
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "j", "creationTimestamp":
+                    k8s_openapi::jiff::Timestamp::from_second(t).expect("time").to_string()},
+            }))
+            .expect("job")
+        };
+        assert!(!older_than(&job(1), Duration::from_secs(60)));
+        assert!(older_than(&job(120), Duration::from_secs(60)));
     }
 
     #[test]
