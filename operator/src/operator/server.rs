@@ -391,6 +391,18 @@ fn checked_digest(d: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The stored analysis of `digest`: 400 for a malformed digest, 404 when none is stored.
+async fn stored_analysis(
+    ctx: &Context,
+    digest: &str,
+) -> Result<crate::store::StoredAnalysis, ApiError> {
+    checked_digest(digest)?;
+    ctx.store
+        .get_analysis(digest)
+        .await?
+        .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("no analysis of {digest}")))
+}
+
 async fn image(
     State(s): State<AppState>,
     Path(digest): Path<String>,
@@ -419,13 +431,7 @@ async fn vulnerabilities(
     State(s): State<AppState>,
     Path(digest): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    checked_digest(&digest)?;
-    let stored = s
-        .ctx
-        .store
-        .get_analysis(&digest)
-        .await?
-        .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("no analysis of {digest}")))?;
+    let stored = stored_analysis(&s.ctx, &digest).await?;
     let report = crate::vulns::match_analysis(&s.ctx.store, &stored.analysis).await?;
     let times = s.ctx.store.matches_for(&digest).await?;
     let matches: Vec<serde_json::Value> = report
@@ -468,13 +474,7 @@ async fn sbom(
     Path(digest): Path<String>,
     Query(q): Query<SbomQuery>,
 ) -> Result<Response, ApiError> {
-    checked_digest(&digest)?;
-    let stored = s
-        .ctx
-        .store
-        .get_analysis(&digest)
-        .await?
-        .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("no analysis of {digest}")))?;
+    let stored = stored_analysis(&s.ctx, &digest).await?;
     let rctx = plimsoll_analyzer::output::RenderCtx {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         created: plimsoll_analyzer::output::Timestamp::from_unix_seconds(
