@@ -127,6 +127,9 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         metrics: metrics::Metrics::new(),
         claims: Mutex::new(Default::default()),
         errors: Mutex::new(Default::default()),
+        feeds_changed: tokio::sync::Notify::new(),
+        watch_requested: tokio::sync::Notify::new(),
+        cronjob_token_sha256: std::sync::RwLock::new(None),
     });
 
     let ready = Arc::new(AtomicBool::new(false));

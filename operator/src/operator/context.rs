@@ -11,8 +11,9 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// How long a digest claimed by one analyzer Job keeps others waiting.
@@ -38,6 +39,15 @@ pub struct Context {
     pub claims: Mutex<HashMap<String, (String, Instant)>>,
     /// Consecutive reconcile errors per scan, for the backoff.
     pub errors: Mutex<HashMap<ObjectRef<ImageScan>, u32>>,
+    /// Signalled after feed records were written (a feed push): the freshness task re-matches
+    /// the stored analyses the change touches. The store's change log is the durable record;
+    /// this only wakes the task early.
+    pub feeds_changed: Notify,
+    /// Signalled when the watch CronJob asks for every followed tag to be checked.
+    pub watch_requested: Notify,
+    /// SHA-256 (hex) of the token the operator's CronJobs present to the ingest API; `None`
+    /// until this replica leads and has created the CronJobs' Secret.
+    pub cronjob_token_sha256: RwLock<Option<String>>,
 }
 
 impl Context {
