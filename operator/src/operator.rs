@@ -16,15 +16,19 @@ pub mod analyzer_job;
 pub mod bundles;
 pub mod config;
 pub mod context;
+pub mod delivery;
+pub mod freshness;
 pub mod image_scan;
 pub mod leader;
 pub mod metrics;
+pub mod notifications;
 pub mod policy_bundle;
 pub mod scan_status;
 pub mod server;
 pub mod slots;
+pub mod subscription;
 
-use crate::crd::{ImageScan, PolicyBundle};
+use crate::crd::{ImageScan, PolicyBundle, Subscription};
 use crate::store::{Backend, DbUrl, Store, StoreOptions, Timestamp};
 use anyhow::{Context as _, bail};
 use config::OperatorArgs;
@@ -130,6 +134,9 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         feeds_changed: tokio::sync::Notify::new(),
         watch_requested: tokio::sync::Notify::new(),
         cronjob_token_sha256: std::sync::RwLock::new(None),
+        watch_round: std::sync::atomic::AtomicU64::new(watch_round),
+        subscriptions: OnceLock::new(),
+        outbox_wake: tokio::sync::Notify::new(),
     });
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -157,9 +164,15 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         ));
     }
 
-    let scan_controller = Controller::new(scans, watcher::Config::default());
+    freshness::load_watch_round(&ctx)
+        .await
+        .context("reading the tag-watch round from the store")?;
+    let scan_controller = Controller::new(scans.clone(), watcher::Config::default());
     let scan_cache = scan_controller.store();
     let _ = ctx.scans.set(scan_cache.clone());
+    let subs: Api<Subscription> = api(&client, ns.as_deref());
+    let sub_controller = Controller::new(subs, watcher::Config::default());
+    let _ = ctx.subscriptions.set(sub_controller.store());
     let job_mapper = {
         let ctx = ctx.clone();
         move |job: Job| jobs_to_scans(&ctx, &job)
@@ -199,6 +212,29 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
             ctx.clone(),
         )
         .for_each(|_| std::future::ready(()));
+    let sub_cache = ctx.subscriptions.get().cloned();
+    let sub_loop = sub_controller
+        .with_config(ControllerConfig::default().concurrency(4))
+        // A scan's labels, image or existence change what a Subscription selects.
+        .watches(scans, watcher::Config::default(), move |scan: ImageScan| {
+            let ns = scan.namespace();
+            sub_cache
+                .iter()
+                .flat_map(|c| c.state())
+                .filter(|s| s.namespace() == ns)
+                .map(|s| ObjectRef::from_obj(s.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .shutdown_on_signal()
+        .run(subscription::reconcile, subscription::error_policy, ctx.clone())
+        .for_each(|_| std::future::ready(()));
+    let background = {
+        let ctx = ctx.clone();
+        let config = delivery::config(&args);
+        async move {
+            tokio::join!(freshness::run(ctx.clone()), delivery::run(ctx, config));
+        }
+    };
     let prune = {
         let store = store.clone();
         async move {
@@ -217,8 +253,9 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     ready.store(true, Ordering::Relaxed);
     tracing::info!(identity = %identity, "controllers running");
     tokio::select! {
-        () = async { tokio::join!(scan_loop, bundle_loop); } => {}
+        () = async { tokio::join!(scan_loop, bundle_loop, sub_loop); } => {}
         () = prune => {}
+        () = background => {}
         () = &mut lost_lease => {
             server.abort();
             store.close().await;
@@ -261,7 +298,7 @@ fn jobs_to_scans(ctx: &Context, job: &Job) -> Vec<ObjectRef<ImageScan>> {
         .iter()
         .filter(|s| {
             s.namespace().as_deref() == Some(ns.as_str())
-                && analyzer_job::JobKey::of(s, &ctx.config.default_platform).job_name() == name
+                && ctx.job_key(s).job_name() == name
         })
         .map(|s| ObjectRef::from_obj(s.as_ref()))
         .collect()

@@ -52,10 +52,14 @@ pub struct JobKey {
     pub rescan: Option<String>,
     /// Sorted pull secret names (a scan with other credentials needs its own Job).
     pub pull_secrets: Vec<String>,
+    /// The tag-watch round a tag reference is checked in (0 before any watch run; always 0 for
+    /// a digest reference, which cannot move). A new round means a new Job, which resolves the
+    /// tag again and analyzes only a digest the store does not have.
+    pub watch_round: u64,
 }
 
 impl JobKey {
-    pub fn of(scan: &ImageScan, default_platform: &str) -> Self {
+    pub fn of(scan: &ImageScan, default_platform: &str, watch_round: u64) -> Self {
         let mut pull_secrets: Vec<String> = scan
             .spec
             .image_pull_secrets
@@ -79,6 +83,11 @@ impl JobKey {
                 .and_then(|a| a.get(RESCAN_ANNOTATION))
                 .cloned(),
             pull_secrets,
+            watch_round: if follows_tag(&scan.spec.image) {
+                watch_round
+            } else {
+                0
+            },
         }
     }
 
@@ -98,9 +107,19 @@ impl JobKey {
             h.update(s.as_bytes());
             h.update([0]);
         }
+        // Round 0 hashes nothing, so names from before the first watch run stay the same.
+        if self.watch_round > 0 {
+            h.update(b"watch");
+            h.update(self.watch_round.to_be_bytes());
+        }
         let hex = hex::encode(h.finalize());
         format!("plimsoll-analyze-{}", &hex[..16])
     }
+}
+
+/// Whether a reference names a tag (which can move) rather than a digest.
+pub fn follows_tag(reference: &str) -> bool {
+    !reference.contains('@')
 }
 
 /// A new upload token: 32 random bytes, hex.
@@ -346,7 +365,7 @@ mod tests {
     #[test]
     fn one_job_per_image_platform_rescan_and_credentials() {
         let a = scan(SCAN);
-        let key = JobKey::of(&a, "linux/amd64");
+        let key = JobKey::of(&a, "linux/amd64", 0);
         assert_eq!(key.pull_secrets, ["other", "regcred"], "sorted");
         let name = key.job_name();
         assert!(
@@ -357,7 +376,7 @@ mod tests {
         let mut b = a.clone();
         b.metadata.name = Some("web-2".into());
         b.spec.image_pull_secrets.reverse();
-        assert_eq!(JobKey::of(&b, "linux/amd64").job_name(), name);
+        assert_eq!(JobKey::of(&b, "linux/amd64", 0).job_name(), name);
         // Anything that changes what is analyzed, or how, is another Job.
         let mut c = a.clone();
         c.spec.platform = Some("linux/arm64".into());
@@ -368,13 +387,21 @@ mod tests {
         let mut f = a.clone();
         f.spec.image_pull_secrets.pop();
         for other in [c, d, e, f] {
-            assert_ne!(JobKey::of(&other, "linux/amd64").job_name(), name);
+            assert_ne!(JobKey::of(&other, "linux/amd64", 0).job_name(), name);
         }
+        // A watch round re-checks a tag with a new Job; a digest reference never moves.
+        assert_ne!(JobKey::of(&a, "linux/amd64", 1).job_name(), name);
+        let mut pinned = a.clone();
+        pinned.spec.image = "registry.example/shop/web@sha256:0123".into();
+        assert_eq!(
+            JobKey::of(&pinned, "linux/amd64", 7).job_name(),
+            JobKey::of(&pinned, "linux/amd64", 0).job_name()
+        );
     }
 
     #[test]
     fn the_pod_meets_the_restricted_profile() {
-        let job = job(&JobKey::of(&scan(SCAN), "linux/amd64"), &config(&[]));
+        let job = job(&JobKey::of(&scan(SCAN), "linux/amd64", 0), &config(&[]));
         let spec = job.spec.as_ref().expect("spec");
         let pod = spec.template.spec.as_ref().expect("pod");
         assert_eq!(pod.automount_service_account_token, Some(false));
@@ -411,7 +438,7 @@ mod tests {
     #[test]
     fn pull_secrets_are_mounted_and_listed() {
         let job = job(
-            &JobKey::of(&scan(SCAN), "linux/amd64"),
+            &JobKey::of(&scan(SCAN), "linux/amd64", 0),
             &config(&["--analyzer-insecure-registries", "127.0.0.1:5000"]),
         );
         let pod = job.spec.and_then(|s| s.template.spec).expect("pod");
@@ -469,7 +496,7 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), a);
-        let mut j = job(&JobKey::of(&scan(SCAN), "linux/amd64"), &config(&[]));
+        let mut j = job(&JobKey::of(&scan(SCAN), "linux/amd64", 0), &config(&[]));
         j.metadata.uid = Some("uid-1".into());
         let s = token_secret(&j, &a);
         let owner = &s.metadata.owner_references.expect("owner")[0];

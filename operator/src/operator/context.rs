@@ -5,12 +5,13 @@ use super::bundles::BundleCache;
 use super::config::OperatorArgs;
 use super::metrics::Metrics;
 use super::slots::Slots;
-use crate::crd::{ImageScan, PolicyBundle};
+use crate::crd::{ImageScan, PolicyBundle, Subscription};
 use crate::store::Store;
 use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -48,9 +49,24 @@ pub struct Context {
     /// SHA-256 (hex) of the token the operator's CronJobs present to the ingest API; `None`
     /// until this replica leads and has created the CronJobs' Secret.
     pub cronjob_token_sha256: RwLock<Option<String>>,
+    /// The current tag-watch round (the store's `watch_round` cursor); part of analyzer Job keys.
+    pub watch_round: AtomicU64,
+    /// Subscriptions, set once their controller exists.
+    pub subscriptions: OnceLock<Cache<Subscription>>,
+    /// Signalled after notifications were queued: the deliverer runs at once.
+    pub outbox_wake: Notify,
 }
 
 impl Context {
+    /// The analyzer Job key of a scan in the current watch round.
+    pub fn job_key(&self, scan: &ImageScan) -> super::analyzer_job::JobKey {
+        super::analyzer_job::JobKey::of(
+            scan,
+            &self.config.default_platform,
+            self.watch_round.load(Ordering::Relaxed),
+        )
+    }
+
     /// Wakes the scans whose analyzer Job is `job_name` in `namespace`.
     pub fn wake_job(&self, namespace: &str, job_name: &str) {
         let Some(scans) = self.scans.get() else {
@@ -58,8 +74,7 @@ impl Context {
         };
         for scan in scans.state() {
             if scan.metadata.namespace.as_deref() == Some(namespace)
-                && super::analyzer_job::JobKey::of(&scan, &self.config.default_platform).job_name()
-                    == job_name
+                && self.job_key(&scan).job_name() == job_name
             {
                 let _ = self.wake.send(ObjectRef::from_obj(scan.as_ref()));
             }

@@ -94,12 +94,16 @@ async fn reconcile_inner(scan: &ImageScan, ctx: &Context) -> Result<Action, Erro
     }
     let now = now_time();
     let (bundle, valid) = bundle_state(scan, &ns, ctx);
-    let analysis = if scan.spec.suspend == Some(true) {
+    let current = if scan.spec.suspend == Some(true) {
         forget(ctx, scan);
         Analysis::Suspended
     } else {
         analysis_state(scan, &ns, ctx).await?
     };
+    // While a watch round re-checks the tag, the status keeps the analysis it had.
+    let analysis = previous_while_rechecking(scan, &current, ctx)
+        .await?
+        .unwrap_or_else(|| current.clone());
     let evaluation = match (&analysis, &valid) {
         (Analysis::Stored { digest, .. }, Some((_, valid))) => {
             evaluation(scan, digest, valid, ctx).await?
@@ -115,10 +119,13 @@ async fn reconcile_inner(scan: &ImageScan, ctx: &Context) -> Result<Action, Erro
         &now,
     );
     if scan.status.as_ref() != Some(&status) {
+        // Queued before the status is written: after a crash in between, the next reconcile
+        // sees the same change and queues the same keys (which the outbox ignores).
+        notify_changes(scan, scan.status.as_ref(), &status, ctx).await?;
         write_status(scan, &ns, &status, ctx).await?;
         announce(scan, &status, ctx).await;
     }
-    Ok(match analysis {
+    Ok(match current {
         // Woken by the slot counter; the requeue is only a safety net.
         Analysis::Queued { .. } => Action::requeue(Duration::from_secs(120)),
         // Woken by the Job watch and the ingest API; likewise.
@@ -188,7 +195,7 @@ async fn analysis_state(scan: &ImageScan, ns: &str, ctx: &Context) -> Result<Ana
         forget(ctx, scan);
         return Ok(Analysis::InvalidReference(e.to_string()));
     }
-    let key = JobKey::of(scan, &ctx.config.default_platform);
+    let key = ctx.job_key(scan);
     let job_name = key.job_name();
     // A digest reference already analyzed needs no Job (unless a rescan is asked for).
     if key.rescan.is_none()
@@ -297,6 +304,136 @@ async fn analysis_state(scan: &ImageScan, ns: &str, ctx: &Context) -> Result<Ana
         }
         (None, _) => start_job(scan, ns, &key, job_name, ctx).await,
     }
+}
+
+/// The analysis the status shows while a watch round's Job re-checks the tag: the previous
+/// one, if it is still stored. A failed re-check keeps it too (a registry outage must not erase
+/// a verdict); it is logged, and the next round tries again.
+async fn previous_while_rechecking(
+    scan: &ImageScan,
+    current: &Analysis,
+    ctx: &Context,
+) -> Result<Option<Analysis>, Error> {
+    let key = ctx.job_key(scan);
+    if key.watch_round == 0 || key.rescan.is_some() {
+        return Ok(None);
+    }
+    let Some(status) = &scan.status else {
+        return Ok(None);
+    };
+    let (Some(digest), Some(version), Some(at)) = (
+        &status.digest,
+        &status.analyzer_version,
+        &status.last_analyzed_at,
+    ) else {
+        return Ok(None);
+    };
+    let job = match current {
+        Analysis::Queued { job } | Analysis::Running { job, .. } => job,
+        Analysis::Failed {
+            job: Some(job),
+            reason,
+            message,
+            ..
+        } => {
+            tracing::warn!(job = %job, %reason, %message, image = %scan.spec.image, "re-checking a tag failed; keeping the previous analysis");
+            job
+        }
+        _ => return Ok(None),
+    };
+    if status.job_name.as_deref() == Some(job.as_str())
+        || ctx.store.analysis_info(digest).await?.is_none()
+    {
+        return Ok(None);
+    }
+    Ok(Some(Analysis::Stored {
+        job: status.job_name.clone(),
+        digest: digest.clone(),
+        analyzer_version: version.clone(),
+        analyzed_at: at.clone(),
+    }))
+}
+
+/// Queues `analysis_update`, `tag_update` and `policy_eval` notifications for what changed
+/// between two statuses of a scan. Keys name the transition (the scan's uid, the digests or
+/// final actions, and the previous status' times), so the same change queues the same keys.
+async fn notify_changes(
+    scan: &ImageScan,
+    before: Option<&ImageScanStatus>,
+    after: &ImageScanStatus,
+    ctx: &Context,
+) -> Result<(), Error> {
+    use crate::crd::subscription::EventType as Event;
+    use crate::notify::{Notification, TagChange, VerdictChange};
+    let uid = scan.uid().unwrap_or_default();
+    let Some(digest) = after.digest.as_deref() else {
+        return Ok(());
+    };
+    let time = |t: Option<&Time>| t.map(|t| t.0.as_millisecond().to_string()).unwrap_or_default();
+    let image = super::freshness::image_info(scan, digest);
+    let verdict = |v: &crate::crd::image_scan::Verdict, previous: Option<&str>| VerdictChange {
+        final_action: v.final_action.as_str().to_owned(),
+        previous_final_action: previous.map(str::to_owned),
+        bundle: Some(v.bundle_id.clone()),
+        reason: Some(v.reason.clone()),
+    };
+    let old_digest = before.and_then(|b| b.digest.as_deref());
+    // A new analysis: the first one, or the tag moved. Told once the verdict is known.
+    if old_digest != Some(digest)
+        && let Some(v) = &after.verdict
+    {
+        let base = super::notifications::key_hash(&[
+            &uid,
+            old_digest.unwrap_or(""),
+            digest,
+            &time(before.and_then(|b| b.last_evaluated_at.as_ref())),
+        ]);
+        let base = format!("{uid}/{base}");
+        let n = Notification {
+            image: image.clone(),
+            verdict: Some(verdict(v, None)),
+            counts: after.vulnerabilities,
+            ..Notification::new(Event::AnalysisUpdate)
+        };
+        super::notifications::queue(ctx, scan, Event::AnalysisUpdate, &base, |_| Some(n.clone()))
+            .await?;
+        if let Some(old) = old_digest {
+            let n = Notification {
+                image: image.clone(),
+                verdict: Some(verdict(v, None)),
+                counts: after.vulnerabilities,
+                tag: Some(TagChange {
+                    previous_digest: Some(old.to_owned()),
+                    digest: digest.to_owned(),
+                }),
+                ..Notification::new(Event::TagUpdate)
+            };
+            super::notifications::queue(ctx, scan, Event::TagUpdate, &base, |_| Some(n.clone()))
+                .await?;
+        }
+    }
+    // The final action changed.
+    if let (Some(old), Some(new)) = (before.and_then(|b| b.verdict.as_ref()), &after.verdict)
+        && old.final_action != new.final_action
+    {
+        let base = super::notifications::key_hash(&[
+            &uid,
+            digest,
+            old.final_action.as_str(),
+            new.final_action.as_str(),
+            &time(before.and_then(|b| b.last_evaluated_at.as_ref())),
+        ]);
+        let base = format!("{uid}/{base}");
+        let n = Notification {
+            image,
+            verdict: Some(verdict(new, Some(old.final_action.as_str()))),
+            counts: after.vulnerabilities,
+            ..Notification::new(Event::PolicyEval)
+        };
+        super::notifications::queue(ctx, scan, Event::PolicyEval, &base, |_| Some(n.clone()))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether the object was created more than `age` ago (by its creation timestamp).
@@ -482,6 +619,7 @@ async fn evaluation(
         && verdict.bundle_digest == bundle.digest()
         && s.observed_generation == scan.metadata.generation
         && s.feeds_updated_at == feeds_time
+        && !vulns_changed_since(ctx, digest, at).await?
     {
         return Ok(Some(Evaluation {
             verdict: verdict.clone(),
@@ -507,6 +645,12 @@ async fn evaluation(
     let started = Instant::now();
     let judged = crate::evaluation::judge_stored(&ctx.store, bundle, &analysis, &refs, now).await?;
     ctx.metrics.evaluated(started.elapsed());
+    // The first snapshot of the image's vulnerabilities: what feed changes are diffed against.
+    if ctx.store.vulns_changed_at(digest).await?.is_none() {
+        let snapshot = serde_json::to_value(super::freshness::snapshot_of(&judged.matches))
+            .unwrap_or_default();
+        ctx.store.put_vuln_snapshot(digest, &snapshot, now).await?;
+    }
     let result = serde_json::to_value(&judged.verdict).unwrap_or_default();
     ctx.store
         .append_evaluation(&crate::store::NewEvaluation {
@@ -523,6 +667,15 @@ async fn evaluation(
         evaluated_at: to_time(now),
         feeds_updated_at: judged.feeds_synced_at.map(to_time),
     }))
+}
+
+/// Whether the image's vulnerability snapshot changed after the scan was evaluated at `at`.
+async fn vulns_changed_since(ctx: &Context, digest: &str, at: &Time) -> Result<bool, Error> {
+    Ok(ctx
+        .store
+        .vulns_changed_at(digest)
+        .await?
+        .is_some_and(|c| c.unix_millis() > at.0.as_millisecond()))
 }
 
 fn final_action(a: crate::policy::Action) -> crate::store::FinalAction {

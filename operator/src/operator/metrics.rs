@@ -32,6 +32,9 @@ pub struct Metrics {
     scans: Family<Labels, Gauge>,
     verdicts: Family<Labels, Gauge>,
     findings: Family<Labels, Gauge>,
+    notifications_queued: Family<Labels, Counter>,
+    deliveries: Family<Labels, Counter>,
+    rematched: Counter,
 }
 
 /// What the gauges show, read from the caches at scrape time.
@@ -78,6 +81,9 @@ impl Metrics {
             scans: Family::default(),
             verdicts: Family::default(),
             findings: Family::default(),
+            notifications_queued: Family::default(),
+            deliveries: Family::default(),
+            rematched: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -137,6 +143,21 @@ impl Metrics {
             "Vulnerability matches over all ImageScans, by severity",
             m.findings.clone(),
         );
+        registry.register(
+            "notifications_queued",
+            "Notifications written to the outbox, by event",
+            m.notifications_queued.clone(),
+        );
+        registry.register(
+            "notification_deliveries",
+            "Delivery attempts, by sink kind and outcome (delivered, failed, dead)",
+            m.deliveries.clone(),
+        );
+        registry.register(
+            "feed_rematches",
+            "Stored analyses matched again after a feed change",
+            m.rematched.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -169,6 +190,22 @@ impl Metrics {
             .inc();
         self.upload_bytes
             .inc_by(u64::try_from(bytes).unwrap_or(u64::MAX));
+    }
+
+    pub fn notifications_queued(&self, event: &str, n: usize) {
+        self.notifications_queued
+            .get_or_create(&labels(&[("event", event)]))
+            .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    pub fn delivered(&self, sink: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&labels(&[("sink", sink), ("outcome", outcome)]))
+            .inc();
+    }
+
+    pub fn rematched(&self) {
+        self.rematched.inc();
     }
 
     pub fn evaluated(&self, took: Duration) {

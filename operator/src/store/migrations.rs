@@ -37,6 +37,12 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_analyzer_jobs.sql"),
         include_str!("../../migrations/postgres/0004_analyzer_jobs.sql"),
     ),
+    (
+        5,
+        "freshness",
+        include_str!("../../migrations/sqlite/0005_freshness.sql"),
+        include_str!("../../migrations/postgres/0005_freshness.sql"),
+    ),
 ];
 
 pub(super) fn migrator(backend: Backend) -> Migrator {
