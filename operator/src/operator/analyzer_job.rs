@@ -56,6 +56,9 @@ pub struct JobKey {
     /// a digest reference, which cannot move). A new round means a new Job, which resolves the
     /// tag again and analyzes only a digest the store does not have.
     pub watch_round: u64,
+    /// For a tag reference with `rescanInterval`: which interval we are in (time since the
+    /// epoch divided by the interval), so each interval re-checks the tag with a new Job.
+    pub interval_epoch: u64,
 }
 
 impl JobKey {
@@ -88,7 +91,26 @@ impl JobKey {
             } else {
                 0
             },
+            interval_epoch: 0,
         }
+    }
+
+    /// The key in the interval `now` falls in, for a scan with a `rescanInterval` of `every`.
+    pub fn in_interval(mut self, every: std::time::Duration, now: std::time::SystemTime) -> Self {
+        if follows_tag(&self.image) && !every.is_zero() {
+            let since = now
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            self.interval_epoch =
+                u64::try_from(since / every.as_millis().max(1)).unwrap_or(u64::MAX);
+        }
+        self
+    }
+
+    /// Whether this Job re-checks a tag analyzed before (a watch round or a rescan interval).
+    pub fn rechecks(&self) -> bool {
+        self.watch_round > 0 || self.interval_epoch > 0
     }
 
     /// `plimsoll-analyze-<16 hex digits>`: a hash of everything that makes the Job.
@@ -111,6 +133,10 @@ impl JobKey {
         if self.watch_round > 0 {
             h.update(b"watch");
             h.update(self.watch_round.to_be_bytes());
+        }
+        if self.interval_epoch > 0 {
+            h.update(b"interval");
+            h.update(self.interval_epoch.to_be_bytes());
         }
         let hex = hex::encode(h.finalize());
         format!("plimsoll-analyze-{}", &hex[..16])
@@ -397,6 +423,15 @@ mod tests {
             JobKey::of(&pinned, "linux/amd64", 7).job_name(),
             JobKey::of(&pinned, "linux/amd64", 0).job_name()
         );
+        // A rescan interval: the same Job within an interval, a new one in the next.
+        let hour = std::time::Duration::from_secs(3600);
+        let t = |s: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        let at = |s| JobKey::of(&a, "linux/amd64", 0).in_interval(hour, t(s));
+        assert_eq!(at(7200).job_name(), at(10_799).job_name());
+        assert_ne!(at(7200).job_name(), at(10_800).job_name());
+        assert!(at(7200).rechecks() && !JobKey::of(&a, "linux/amd64", 0).rechecks());
+        let pinned_key = JobKey::of(&pinned, "linux/amd64", 0).in_interval(hour, t(7200));
+        assert!(!pinned_key.rechecks());
     }
 
     #[test]

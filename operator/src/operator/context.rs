@@ -58,13 +58,18 @@ pub struct Context {
 }
 
 impl Context {
-    /// The analyzer Job key of a scan in the current watch round.
+    /// The analyzer Job key of a scan in the current watch round
+    /// (and, with `rescanInterval`, the current interval).
     pub fn job_key(&self, scan: &ImageScan) -> super::analyzer_job::JobKey {
-        super::analyzer_job::JobKey::of(
+        let key = super::analyzer_job::JobKey::of(
             scan,
             &self.config.default_platform,
             self.watch_round.load(Ordering::Relaxed),
-        )
+        );
+        match scan.spec.rescan_every() {
+            Some(Ok(every)) => key.in_interval(every, std::time::SystemTime::now()),
+            _ => key,
+        }
     }
 
     /// Wakes the scans whose analyzer Job is `job_name` in `namespace`.

@@ -130,8 +130,25 @@ async fn reconcile_inner(scan: &ImageScan, ctx: &Context) -> Result<Action, Erro
         Analysis::Queued { .. } => Action::requeue(Duration::from_secs(120)),
         // Woken by the Job watch and the ingest API; likewise.
         Analysis::Running { .. } => Action::requeue(Duration::from_secs(60)),
-        _ => Action::await_change(),
+        // A rescan interval: come back when the next interval starts.
+        _ => match scan.spec.rescan_every() {
+            Some(Ok(every)) if super::analyzer_job::follows_tag(&scan.spec.image) => {
+                Action::requeue(until_next_interval(every, std::time::SystemTime::now()))
+            }
+            _ => Action::await_change(),
+        },
     })
+}
+
+/// Time from `now` to the start of the next `every`-long interval since the epoch.
+fn until_next_interval(every: Duration, now: std::time::SystemTime) -> Duration {
+    let every_ms = every.as_millis().max(1);
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let left = every_ms - since % every_ms;
+    Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX)) + Duration::from_millis(500)
 }
 
 fn forget(ctx: &Context, scan: &ImageScan) {
@@ -315,7 +332,7 @@ async fn previous_while_rechecking(
     ctx: &Context,
 ) -> Result<Option<Analysis>, Error> {
     let key = ctx.job_key(scan);
-    if key.watch_round == 0 || key.rescan.is_some() {
+    if !key.rechecks() || key.rescan.is_some() {
         return Ok(None);
     }
     let Some(status) = &scan.status else {
