@@ -137,6 +137,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         watch_round: std::sync::atomic::AtomicU64::new(watch_round),
         subscriptions: OnceLock::new(),
         outbox_wake: tokio::sync::Notify::new(),
+        policy_reports: AtomicBool::new(false),
     });
 
     let ready = Arc::new(AtomicBool::new(false));

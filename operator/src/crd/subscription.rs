@@ -93,14 +93,19 @@ pub struct ImageSelection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
     /// `registry/repository:tag` globs (`*` within a path segment, `**` across), e.g.
-    /// `registry.example.com/team/*:release-*`. A new tag matching a pattern makes the operator
-    /// create an ImageScan for it.
+    /// `registry.example.com/team/*:release-*`, matched against the images of the namespace's
+    /// ImageScans. A pattern without wildcards (`registry.example.com/team/web:release-1`) makes
+    /// the operator create and own an ImageScan for that image.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(
         length(max = MAX_PATTERNS),
         inner(length(min = 1, max = MAX_PATTERN_LEN), regex(pattern = r"^\S+$"))
     )]
     pub patterns: Vec<String>,
+    /// The PolicyBundle of the ImageScans the operator creates for patterns without wildcards
+    /// (`default` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_bundle_ref: Option<super::image_scan::LocalObjectReference>,
 }
 
 /// Anchore's notification types.

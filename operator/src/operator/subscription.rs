@@ -49,6 +49,7 @@ async fn reconcile_inner(sub: &Subscription, ctx: &Context) -> Result<Action, Er
             SecretCheck::Missing(m) | SecretCheck::Invalid(m) => problems.push(format!("{what}: {m}")),
         }
     }
+    sync_owned_scans(sub, &ns, ctx).await?;
     let matched = ctx.scans.get().map_or(0, |cache| {
         cache
             .state()
@@ -86,6 +87,94 @@ async fn reconcile_inner(sub: &Subscription, ctx: &Context) -> Result<Action, Er
 pub fn error_policy(sub: Arc<Subscription>, error: &Error, _ctx: Arc<Context>) -> Action {
     tracing::warn!(subscription = %sub.name_any(), namespace = ?sub.namespace(), error = %error, "reconcile failed");
     Action::requeue(super::image_scan::backoff(3).max(Duration::from_secs(5)))
+}
+
+/// The label naming the Subscription that owns an ImageScan.
+pub const OWNER_LABEL: &str = "plimsoll.dev/subscription";
+
+/// The ImageScans a Subscription's patterns without wildcards ask for: (name, image).
+pub fn wanted_scans(sub: &Subscription) -> Vec<(String, String)> {
+    let name = sub.name_any();
+    let mut out: Vec<(String, String)> = sub
+        .spec
+        .images
+        .patterns
+        .iter()
+        .filter(|p| !p.contains('*'))
+        .map(|p| {
+            let hash = super::notifications::key_hash(&[p]);
+            // `<subscription>-<8 hex>`, within the 253 characters of a name.
+            let prefix: String = name.chars().take(243).collect();
+            (format!("{prefix}-{}", &hash[..8]), p.clone())
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Creates the ImageScans `wanted_scans` names (owned by the Subscription, so they go with it)
+/// and deletes owned ones no longer wanted.
+async fn sync_owned_scans(sub: &Subscription, ns: &str, ctx: &Context) -> Result<(), Error> {
+    let Some(uid) = sub.uid() else {
+        return Ok(());
+    };
+    let wanted = wanted_scans(sub);
+    let api: Api<crate::crd::ImageScan> = Api::namespaced(ctx.client.clone(), ns);
+    let bundle = sub
+        .spec
+        .images
+        .policy_bundle_ref
+        .as_ref()
+        .map_or("default", |r| r.name.as_str());
+    let owned: Vec<Arc<crate::crd::ImageScan>> = ctx.scans.get().map_or_else(Vec::new, |c| {
+        c.state()
+            .into_iter()
+            .filter(|s| {
+                s.namespace().as_deref() == Some(ns)
+                    && s.owner_references().iter().any(|o| o.uid == uid)
+            })
+            .collect()
+    });
+    for (name, image) in &wanted {
+        let current = owned.iter().find(|s| s.name_any() == *name);
+        if current.is_some_and(|s| s.spec.image == *image && s.spec.policy_bundle_ref.name == bundle) {
+            continue;
+        }
+        let scan = serde_json::json!({
+            "apiVersion": "plimsoll.dev/v1alpha1",
+            "kind": "ImageScan",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    OWNER_LABEL: sub.name_any(),
+                    "app.kubernetes.io/managed-by": MANAGER,
+                },
+                "ownerReferences": [{
+                    "apiVersion": "plimsoll.dev/v1alpha1",
+                    "kind": "Subscription",
+                    "name": sub.name_any(),
+                    "uid": uid,
+                    "controller": true,
+                    "blockOwnerDeletion": true,
+                }],
+            },
+            "spec": {"image": image, "policyBundleRef": {"name": bundle}},
+        });
+        api.patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&scan))
+            .await?;
+    }
+    for s in &owned {
+        let name = s.name_any();
+        if !wanted.iter().any(|(w, _)| *w == name) {
+            match api.delete(&name, &kube::api::DeleteParams::background()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The status this controller owns (conditions, count, generation); deliveries are kept.
@@ -175,6 +264,25 @@ fn is_http_url(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_patterns_become_owned_scans() {
+        let sub: Subscription = serde_saphyr::from_str(
+            "apiVersion: plimsoll.dev/v1alpha1\nkind: Subscription\nmetadata: {name: team, namespace: n}\nspec:\n  images:\n    patterns: ['registry.example.com/a/web:1', 'registry.example.com/a/*:release-*', 'registry.example.com/a/web:1', 'nginx:1.25']\n  events: [tag_update]\n  sinks: {kubernetesEvents: {enabled: true}}\n",
+        )
+        .expect("sub");
+        let wanted = wanted_scans(&sub);
+        let images: Vec<&str> = wanted.iter().map(|(_, i)| i.as_str()).collect();
+        let mut sorted = images.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ["nginx:1.25", "registry.example.com/a/web:1"]);
+        assert_eq!(wanted.len(), 2, "duplicates and wildcards are not scans: {wanted:?}");
+        for (name, _) in &wanted {
+            assert!(name.starts_with("team-") && name.len() == 13, "{name}");
+        }
+        // Stable names: the same pattern is the same scan.
+        assert_eq!(wanted_scans(&sub), wanted);
+    }
 
     #[test]
     fn urls() {
