@@ -20,6 +20,7 @@ pub mod image_scan;
 pub mod leader;
 pub mod metrics;
 pub mod policy_bundle;
+pub mod policy_report;
 pub mod scan_status;
 pub mod server;
 pub mod slots;
