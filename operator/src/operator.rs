@@ -23,6 +23,7 @@ pub mod leader;
 pub mod metrics;
 pub mod notifications;
 pub mod policy_bundle;
+pub mod policy_report;
 pub mod scan_status;
 pub mod server;
 pub mod slots;

@@ -476,7 +476,7 @@ fn older_than_days(since: DateTime<Utc>, now: DateTime<Utc>, days: u64) -> bool 
 }
 
 /// The PACKAGE part of a vulnerability trigger id, as Anchore names it.
-fn trigger_package(m: &Match) -> String {
+pub(crate) fn trigger_package(m: &Match) -> String {
     use plimsoll_analyzer::model::PackageKind;
     let p = &m.package;
     if p.kind.is_os() {
@@ -512,7 +512,9 @@ fn link(id: &str) -> Option<String> {
     }
 }
 
-fn package_label(m: &Match) -> String {
+/// How a package row's check output names the package (`name-version`, and the location of a
+/// language package).
+pub(crate) fn package_label(m: &Match) -> String {
     let p = &m.package;
     match (&p.location, p.kind.is_os()) {
         (Some(loc), false) => format!("{}-{} ({loc})", p.name, p.version),
