@@ -138,7 +138,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         watch_round: std::sync::atomic::AtomicU64::new(watch_round),
         subscriptions: OnceLock::new(),
         outbox_wake: tokio::sync::Notify::new(),
-        policy_reports: AtomicBool::new(false),
+        policy_reports: policy_report::Availability::default(),
     });
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -166,6 +166,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         ));
     }
 
+    ctx.policy_reports.present(&client, Instant::now()).await;
     freshness::load_watch_round(&ctx)
         .await
         .context("reading the tag-watch round from the store")?;

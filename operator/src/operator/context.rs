@@ -11,7 +11,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -55,8 +55,8 @@ pub struct Context {
     pub subscriptions: OnceLock<Cache<Subscription>>,
     /// Signalled after notifications were queued: the deliverer runs at once.
     pub outbox_wake: Notify,
-    /// The `wgpolicyk8s.io` PolicyReport CRD is served: write one report per ImageScan.
-    pub policy_reports: AtomicBool,
+    /// Whether the `wgpolicyk8s.io` PolicyReport CRD is served (then one report per ImageScan).
+    pub policy_reports: super::policy_report::Availability,
 }
 
 impl Context {

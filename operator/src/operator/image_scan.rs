@@ -668,6 +668,7 @@ async fn evaluation(
             .unwrap_or_default();
         ctx.store.put_vuln_snapshot(digest, &snapshot, now).await?;
     }
+    write_policy_report(scan, digest, &judged, ctx).await;
     let result = serde_json::to_value(&judged.verdict).unwrap_or_default();
     ctx.store
         .append_evaluation(&crate::store::NewEvaluation {
@@ -684,6 +685,36 @@ async fn evaluation(
         evaluated_at: to_time(now),
         feeds_updated_at: judged.feeds_synced_at.map(to_time),
     }))
+}
+
+/// The scan's PolicyReport, when the cluster serves the CRD. A failure is logged, not
+/// returned: the status is the primary output and must not wait for a report.
+async fn write_policy_report(
+    scan: &ImageScan,
+    digest: &str,
+    judged: &crate::evaluation::Judged,
+    ctx: &Context,
+) {
+    use super::policy_report;
+    if !ctx.policy_reports.present(&ctx.client, Instant::now()).await {
+        return;
+    }
+    let Some(ns) = scan.namespace() else {
+        return;
+    };
+    // The verdict's own time: an unchanged verdict applies an identical object (no write).
+    let at = judged.verdict.evaluated_at;
+    match policy_report::report(scan, digest, &judged.verdict, &judged.matches, at) {
+        Ok(r) => {
+            if let Err(e) = policy_report::apply(&ctx.client, &ns, &r).await {
+                if e.is_absent() {
+                    ctx.policy_reports.forget();
+                }
+                tracing::warn!(error = %e, scan = %scan.name_any(), "PolicyReport not written");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, scan = %scan.name_any(), "no PolicyReport"),
+    }
 }
 
 /// Whether the image's vulnerability snapshot changed after the scan was evaluated at `at`.
