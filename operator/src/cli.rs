@@ -1,6 +1,8 @@
 //! The `plimsoll` command line: `args` holds the clap definitions only, each command its own
 //! module, and [`ExitStatus`] the documented exit codes.
 //!
+//! - `cron`: `plimsoll cron feed-sync` and `plimsoll cron watch`, what the operator's CronJobs
+//!   run: feed pushes and tag-check requests to the operator's ingest API.
 //! - `db`: which store a command opens (`--db`, else the SQLite file in the user's cache).
 //! - `feeds`: `plimsoll feeds sync` and `plimsoll feeds list`.
 //! - `policy`: `plimsoll scan`, `evaluate` and `policy validate|describe`: verdicts as a
@@ -11,6 +13,7 @@
 
 pub mod args;
 pub mod crds;
+pub mod cron;
 pub mod db;
 pub mod feeds;
 pub mod policy;

@@ -12,11 +12,13 @@
 //!   exports (`<base>/<ecosystem>/all.zip`) and their `modified_id.csv` for incremental sync;
 //!   URLs are shown redacted.
 //! - `sync`: a source into the store, all or nothing per source, with its outcome recorded.
+//! - `push`: the wire format of a synced source sent to the operator by the feed-sync CronJob.
 
 pub mod alpine_secdb;
 mod convert;
 pub mod debian_tracker;
 pub mod osv;
+pub mod push;
 pub mod read;
 pub mod source;
 pub mod sync;

@@ -3,6 +3,8 @@
 //!
 //! - `config`: flags and environment ([`config::OperatorArgs`]).
 //! - `analyzer_job`: the Job, its name and its token Secret (sans-IO).
+//! - `cronjobs`: the feed-sync and watch CronJobs and their token Secret.
+//! - `feed_ingest`: the ingest API of those CronJobs (feed pushes, watch requests).
 //! - `slots`: the cap on running analyzer Jobs and the queue (sans-IO).
 //! - `scan_status`, `bundles`: statuses from facts (sans-IO).
 //! - `image_scan`, `policy_bundle`: the reconcilers.
@@ -16,7 +18,9 @@ pub mod analyzer_job;
 pub mod bundles;
 pub mod config;
 pub mod context;
+pub mod cronjobs;
 pub mod delivery;
+pub mod feed_ingest;
 pub mod freshness;
 pub mod image_scan;
 pub mod leader;
@@ -170,6 +174,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     freshness::load_watch_round(&ctx)
         .await
         .context("reading the tag-watch round from the store")?;
+    tokio::spawn(cronjobs::ensure_until_done(client.clone(), ctx.clone()));
     let scan_controller = Controller::new(scans.clone(), watcher::Config::default());
     let scan_cache = scan_controller.store();
     let _ = ctx.scans.set(scan_cache.clone());

@@ -43,6 +43,80 @@ pub enum Command {
     /// Policy bundles: validate one, describe the gates and triggers.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// What the operator's CronJobs run: sync the feeds and push them to the operator, or ask
+    /// it to check every followed tag.
+    #[command(subcommand)]
+    Cron(CronCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CronCommand {
+    /// Sync the feed sources here (a scratch store under $TMPDIR) and push each one to the
+    /// operator's ingest API: whole, as the changes since the operator's cursor (`osv:`
+    /// sources), or as "unchanged" when its digest is the operator's. The
+    /// `plimsoll-feed-sync` CronJob.
+    ///
+    /// Exit codes: 0 every source synced and pushed, 2 bad arguments, 3 a source, a push or the
+    /// operator failed (the other sources are still pushed).
+    FeedSync(CronFeedSyncArgs),
+    /// Ask the operator to check every followed tag for a new digest, and print its answer.
+    /// The `plimsoll-watch` CronJob.
+    ///
+    /// Exit codes: 0 accepted, 2 bad arguments, 3 the operator could not be reached or refused.
+    Watch(CronWatchArgs),
+}
+
+/// Where the operator is and the token its CronJobs present.
+#[derive(Debug, Clone, Args)]
+pub struct IngestArgs {
+    /// The operator's ingest URL, e.g. `http://plimsoll.plimsoll.svc:8080`.
+    #[arg(long, env = "PLIMSOLL_INGEST_URL", value_name = "URL")]
+    pub ingest_url: String,
+    /// The CronJob token (wins over --token-file).
+    #[arg(
+        long,
+        env = "PLIMSOLL_INGEST_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// A file holding the token (the mounted Secret), read again before each try.
+    #[arg(long, env = "PLIMSOLL_INGEST_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Tries per request (connection errors, 5xx and 429 are retried with backoff).
+    #[arg(long, default_value_t = 8, hide = true)]
+    pub tries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CronFeedSyncArgs {
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+    /// Feed sources: `plimsoll feeds sync --source` specs, repeated or comma-separated
+    /// (`osv:PyPI,npm` keeps its ecosystems together). Default: the public OSV exports of the
+    /// ecosystems Plimsoll matches.
+    #[arg(long = "source", env = "PLIMSOLL_FEED_SOURCES", value_name = "SPEC")]
+    pub sources: Vec<String>,
+    /// Base URL of an OSV exports mirror.
+    #[arg(
+        long,
+        env = "PLIMSOLL_FEED_MIRROR_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub mirror: Option<String>,
+    /// Where the scratch store goes (default: the system temporary directory, $TMPDIR).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<std::path::PathBuf>,
+    /// Sync and push every source whole, even where an increment would do.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CronWatchArgs {
+    #[command(flatten)]
+    pub ingest: IngestArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

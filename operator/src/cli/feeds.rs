@@ -434,6 +434,7 @@ mod tests {
             mode: SyncMode::Full,
             records: 12,
             withdrawn: 1,
+            withdrawn_records: vec![],
             skipped: (0..7)
                 .map(|i| Skipped {
                     location: format!("all.zip!X-{i}.json"),
@@ -463,6 +464,7 @@ mod tests {
             mode: SyncMode::Full,
             records: 0,
             withdrawn: 0,
+            withdrawn_records: vec![],
             skipped: vec![],
             unknown_ecosystems: vec![],
             result: Err(SyncFailure {

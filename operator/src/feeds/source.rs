@@ -115,6 +115,37 @@ impl FromStr for SourceSpec {
     }
 }
 
+/// Splits a comma-separated list of specs (`PLIMSOLL_FEED_SOURCES`), where an `osv:` spec
+/// holds commas of its own: `osv:PyPI,npm,/data/feeds` is `osv:PyPI,npm` and `/data/feeds`.
+/// An item continues the `osv:` spec before it (when that one names no `@BASE-URL` yet) unless
+/// it starts a spec itself: `osv:`, `dir:`, a path starting with `/` or `.`, or a URL. A
+/// relative path after an `osv:` spec must therefore start with `./`.
+pub fn split_spec_list(list: &str) -> Vec<String> {
+    let starts_spec = |item: &str| {
+        item.starts_with("osv:")
+            || item.starts_with("dir:")
+            || item.starts_with('/')
+            || item.starts_with('.')
+            || item.split_once("://").is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            })
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        match out.last_mut() {
+            Some(last) if last.starts_with("osv:") && !last.contains('@') && !starts_spec(item) => {
+                last.push(',');
+                last.push_str(item);
+            }
+            _ => out.push(item.to_owned()),
+        }
+    }
+    out
+}
+
 impl fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -434,6 +465,40 @@ mod tests {
             use_env_proxy: false,
         };
         Loader::new(&config, ReadLimits::default()).expect("loader")
+    }
+
+    #[test]
+    fn spec_lists_keep_osv_ecosystems_together() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            (" , ", &[]),
+            ("osv:PyPI", &["osv:PyPI"]),
+            ("osv:PyPI,npm, Go", &["osv:PyPI,npm,Go"]),
+            (
+                "osv:PyPI,npm,/data/feeds,https://f.example/all.zip",
+                &["osv:PyPI,npm", "/data/feeds", "https://f.example/all.zip"],
+            ),
+            (
+                "osv:PyPI,npm@https://u:p@m.example/osv,Go",
+                &["osv:PyPI,npm@https://u:p@m.example/osv", "Go"],
+            ),
+            (
+                "osv:Debian,osv:Alpine@https://m.example,./rel,dir:/d",
+                &[
+                    "osv:Debian",
+                    "osv:Alpine@https://m.example",
+                    "./rel",
+                    "dir:/d",
+                ],
+            ),
+            ("/a,/b", &["/a", "/b"]),
+        ];
+        for (list, want) in cases {
+            assert_eq!(split_spec_list(list), *want, "{list:?}");
+        }
+        // A bare relative path after an `osv:` spec is taken as an ecosystem and refused.
+        let specs = split_spec_list("osv:PyPI,feeds/dir");
+        assert!(specs[0].parse::<SourceSpec>().is_err(), "{specs:?}");
     }
 
     #[test]

@@ -119,6 +119,10 @@ pub struct SyncReport {
     pub records: usize,
     /// Records the feed marks withdrawn (removed from the store, never stored).
     pub withdrawn: usize,
+    /// An incremental sync's withdrawn records themselves (empty for a full sync): the store
+    /// deletes them, so a client forwarding the increment elsewhere (the feed-sync CronJob)
+    /// takes them from here.
+    pub withdrawn_records: Vec<Record>,
     /// Bad records left out.
     pub skipped: Vec<Skipped>,
     /// Ecosystems the matcher never queries, with how many live records are filed only
@@ -211,11 +215,21 @@ struct Run<'a> {
 impl Run<'_> {
     /// A report on `records` with no result yet.
     fn report(&self, mode: SyncMode, records: &[Record], skipped: Vec<Skipped>) -> SyncReport {
+        let withdrawn_records = if matches!(mode, SyncMode::Incremental { .. }) {
+            records
+                .iter()
+                .filter(|r| r.withdrawn.is_some())
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         SyncReport {
             name: self.target.name.clone(),
             mode,
             records: records.len(),
             withdrawn: records.iter().filter(|r| r.withdrawn.is_some()).count(),
+            withdrawn_records,
             skipped,
             unknown_ecosystems: unknown_ecosystems(records),
             result: Err(SyncFailure {

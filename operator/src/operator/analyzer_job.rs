@@ -168,7 +168,7 @@ fn labels() -> BTreeMap<String, String> {
     ])
 }
 
-fn env(name: &str, value: impl Into<String>) -> EnvVar {
+pub(crate) fn env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value: Some(value.into()),
@@ -248,21 +248,7 @@ pub fn job(key: &JobKey, config: &OperatorArgs) -> Job {
     if !auth_files.is_empty() {
         env_vars.push(env("PLIMSOLL_REGISTRY_AUTH_FILE", auth_files.join(",")));
     }
-    let resources = ResourceRequirements {
-        requests: Some(BTreeMap::from([
-            ("cpu".to_owned(), config.analyzer_cpu_request.clone()),
-            ("memory".to_owned(), config.analyzer_memory_request.clone()),
-        ])),
-        limits: Some(BTreeMap::from([
-            ("cpu".to_owned(), config.analyzer_cpu_limit.clone()),
-            ("memory".to_owned(), config.analyzer_memory_limit.clone()),
-            (
-                "ephemeral-storage".to_owned(),
-                config.analyzer_scratch_size.clone(),
-            ),
-        ])),
-        ..Default::default()
-    };
+    let resources = resources(config);
     let container = Container {
         name: "analyzer".into(),
         image: Some(config.analyzer_image.clone()),
@@ -271,17 +257,7 @@ pub fn job(key: &JobKey, config: &OperatorArgs) -> Job {
         env: Some(env_vars),
         resources: Some(resources),
         volume_mounts: Some(mounts),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                add: None,
-            }),
-            seccomp_profile: Some(runtime_default()),
-            ..Default::default()
-        }),
+        security_context: Some(restricted_container()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
         ..Default::default()
     };
@@ -289,11 +265,7 @@ pub fn job(key: &JobKey, config: &OperatorArgs) -> Job {
         restart_policy: Some("Never".into()),
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            seccomp_profile: Some(runtime_default()),
-            ..Default::default()
-        }),
+        security_context: Some(restricted_pod()),
         node_selector: (!config.analyzer_node_selector.0.is_empty())
             .then(|| config.analyzer_node_selector.0.clone()),
         tolerations: (!config.analyzer_tolerations.0.is_empty())
@@ -332,6 +304,26 @@ pub fn job(key: &JobKey, config: &OperatorArgs) -> Job {
     }
 }
 
+/// Requests and limits of the operator's pods (`--analyzer-*`); the scratch size bounds their
+/// ephemeral storage.
+pub(crate) fn resources(config: &OperatorArgs) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), config.analyzer_cpu_request.clone()),
+            ("memory".to_owned(), config.analyzer_memory_request.clone()),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_owned(), config.analyzer_cpu_limit.clone()),
+            ("memory".to_owned(), config.analyzer_memory_limit.clone()),
+            (
+                "ephemeral-storage".to_owned(),
+                config.analyzer_scratch_size.clone(),
+            ),
+        ])),
+        ..Default::default()
+    }
+}
+
 /// The Secret holding the Job's token, owned by the Job.
 pub fn token_secret(job: &Job, token: &str) -> Secret {
     let owner = OwnerReference {
@@ -356,6 +348,31 @@ pub fn token_secret(job: &Job, token: &str) -> Secret {
     }
 }
 
+/// The container security context of every pod the operator creates (analyzer Jobs, the
+/// CronJobs): Pod Security "restricted" and OpenShift's restricted SCC, no fixed UID.
+pub(crate) fn restricted_container() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
+        seccomp_profile: Some(runtime_default()),
+        ..Default::default()
+    }
+}
+
+/// The pod security context that goes with [`restricted_container`].
+pub(crate) fn restricted_pod() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(runtime_default()),
+        ..Default::default()
+    }
+}
+
 fn runtime_default() -> SeccompProfile {
     SeccompProfile {
         type_: "RuntimeDefault".into(),
@@ -363,7 +380,7 @@ fn runtime_default() -> SeccompProfile {
     }
 }
 
-fn secs(d: std::time::Duration) -> i64 {
+pub(crate) fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1)
 }
 

@@ -1,6 +1,7 @@
 //! The operator's configuration: flags, each with a `PLIMSOLL_*` environment variable
 //! (`operator/docs/configuration.md` is the reference), turned into a checked [`Config`].
 
+use crate::feeds::source::{OsvExports, RedactedUrl, SourceSpec, split_spec_list};
 use k8s_openapi::api::core::v1::Toleration;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
@@ -88,7 +89,44 @@ pub struct OperatorArgs {
     /// Largest upload body (compressed); the decompressed Analysis may be 8 times larger.
     #[arg(long, env = "PLIMSOLL_MAX_UPLOAD_BYTES", default_value_t = 64 << 20)]
     pub max_upload_bytes: u64,
+    /// Largest feed push from the feed-sync CronJob (compressed); decompressed, 8 times that.
+    #[arg(long, env = "PLIMSOLL_MAX_FEED_PUSH_BYTES", default_value_t = 256 << 20)]
+    pub max_feed_push_bytes: u64,
+    /// Schedule of the `plimsoll-feed-sync` CronJob: five cron fields or `@hourly`-style.
+    #[arg(long, env = "PLIMSOLL_FEED_SYNC_SCHEDULE", default_value = "17 */6 * * *", value_parser = parse_schedule)]
+    pub feed_sync_schedule: Schedule,
+    /// Feed sources of the feed-sync CronJob, comma-separated (`plimsoll feeds sync --source`
+    /// specs); default: the public OSV exports of the ecosystems Plimsoll matches.
+    #[arg(long, env = "PLIMSOLL_FEED_SOURCES", default_value = "", value_parser = parse_feed_sources)]
+    pub feed_sources: FeedSources,
+    /// Base URL of an OSV exports mirror for the feed-sync CronJob.
+    #[arg(long, env = "PLIMSOLL_FEED_MIRROR_URL", value_parser = parse_mirror, hide_env_values = true)]
+    pub feed_mirror_url: Option<RedactedUrl>,
+    /// Schedule of the `plimsoll-watch` CronJob that checks followed tags.
+    #[arg(long, env = "PLIMSOLL_WATCH_SCHEDULE", default_value = "*/30 * * * *", value_parser = parse_schedule)]
+    pub watch_schedule: Schedule,
+    /// Image of the feed-sync and watch CronJobs (it runs the `plimsoll` CLI).
+    #[arg(long, env = "PLIMSOLL_CRONJOB_IMAGE", default_value = concat!("ghcr.io/plimsoll/operator:", env!("CARGO_PKG_VERSION")))]
+    pub cronjob_image: String,
+    /// Create (or update) the CronJobs suspended.
+    #[arg(long, env = "PLIMSOLL_SUSPEND_CRONJOBS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub suspend_cronjobs: bool,
 }
+
+/// A CronJob schedule the Kubernetes API accepts: five fields (`17 */6 * * *`) or a descriptor
+/// (`@hourly`, `@daily`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(String);
+
+impl Schedule {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Feed source specs, each checked; empty: the default OSV exports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedSources(pub Vec<String>);
 
 /// `key=value` pairs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,6 +178,85 @@ fn parse_tolerations(s: &str) -> Result<Tolerations, String> {
         .map_err(|e| format!("tolerations must be a JSON array of Kubernetes tolerations: {e}"))
 }
 
+/// Descriptors the Kubernetes CronJob controller accepts besides five fields.
+const DESCRIPTORS: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
+
+/// Checks a schedule as the Kubernetes API would: exactly five fields (no seconds field), or
+/// one of [`DESCRIPTORS`]; no `TZ=` prefix (that is `spec.timeZone`), no `@every`, none of the
+/// `L`/`W`/`#` extensions croner accepts and Kubernetes refuses.
+pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    let s = s.trim();
+    let fail = |why: &str| Err(format!("`{s}` is not a CronJob schedule: {why}"));
+    if s.is_empty() {
+        return fail("empty");
+    }
+    if s.contains("TZ") {
+        return fail("a time zone prefix is not allowed");
+    }
+    if s.starts_with('@') {
+        return if DESCRIPTORS.contains(&s) {
+            Ok(Schedule(s.to_owned()))
+        } else {
+            fail("descriptors are @hourly, @daily, @midnight, @weekly, @monthly, @yearly")
+        };
+    }
+    let fields = s.split_whitespace().count();
+    if fields != 5 {
+        return fail(&format!(
+            "expected 5 fields (minute hour day-of-month month day-of-week), found {fields}"
+        ));
+    }
+    let extension = |item: &str| {
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+        item.contains('#')
+            || item == "L"
+            || item == "LW"
+            || item.strip_suffix('L').is_some_and(digits)
+            || item.strip_suffix('W').is_some_and(digits)
+    };
+    if s.split_whitespace()
+        .flat_map(|f| f.split(','))
+        .any(extension)
+    {
+        return fail("`L`, `W` and `#` are not Kubernetes cron syntax");
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(s)
+        .map_err(|e| format!("`{s}` is not a CronJob schedule: {e}"))?;
+    Ok(Schedule(s.to_owned()))
+}
+
+fn parse_feed_sources(s: &str) -> Result<FeedSources, String> {
+    let specs = split_spec_list(s);
+    for spec in &specs {
+        spec.parse::<SourceSpec>()
+            .map_err(|e| format!("feed source {spec:?}: {e}"))?;
+    }
+    Ok(FeedSources(specs))
+}
+
+fn parse_mirror(s: &str) -> Result<RedactedUrl, String> {
+    let url: RedactedUrl = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("the mirror is not a URL: {e}"))?;
+    // The check `plimsoll feeds sync --mirror` applies.
+    OsvExports::new(url.clone(), vec!["PyPI".to_owned()])
+        .map_err(|e| format!("mirror {url}: {e}"))?;
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +283,94 @@ mod tests {
         assert!(a.analyzer_node_selector.0.is_empty());
         assert!(a.analyzer_tolerations.0.is_empty());
         assert!(!a.leader_election);
+        assert_eq!(a.feed_sync_schedule.as_str(), "17 */6 * * *");
+        assert_eq!(a.watch_schedule.as_str(), "*/30 * * * *");
+        assert!(a.feed_sources.0.is_empty() && a.feed_mirror_url.is_none());
+        assert!(!a.suspend_cronjobs);
+        assert_eq!(a.max_feed_push_bytes, 256 << 20);
+        assert_eq!(
+            a.cronjob_image,
+            concat!("ghcr.io/plimsoll/operator:", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn schedules_are_checked_as_kubernetes_would() {
+        for good in [
+            "17 */6 * * *",
+            "*/30 * * * *",
+            "0 0 1 JAN *",
+            "0 3 * * MON-FRI",
+            "5,35 1-23/2 * * 0",
+            " @hourly ",
+            "@midnight",
+            "@yearly",
+        ] {
+            assert!(parse_schedule(good).is_ok(), "{good}");
+        }
+        let bad: &[(&str, &str)] = &[
+            ("", "empty"),
+            ("* * * *", "found 4"),
+            ("0 * * * * *", "found 6"),
+            ("TZ=UTC 0 * * * *", "time zone"),
+            ("CRON_TZ=UTC 0 * * * *", "time zone"),
+            ("@every 5m", "descriptors are"),
+            ("@reboot", "descriptors are"),
+            ("0 0 L * *", "`L`, `W` and `#`"),
+            ("0 0 15W * *", "`L`, `W` and `#`"),
+            ("0 0 * * 5#2", "`L`, `W` and `#`"),
+            ("61 * * * *", "not a CronJob schedule"),
+            ("a b c d e", "not a CronJob schedule"),
+        ];
+        for (schedule, want) in bad {
+            let err = parse_schedule(schedule).expect_err(schedule);
+            assert!(err.contains(want), "{schedule:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn cronjob_flags_parse_and_refuse_bad_values() {
+        let a = parse(&[
+            "--feed-sync-schedule",
+            "@daily",
+            "--watch-schedule",
+            "*/5 * * * *",
+            "--feed-sources",
+            "osv:PyPI,npm,/data/feeds",
+            "--feed-mirror-url",
+            "https://u:s3cret@mirror.example/osv/",
+            "--cronjob-image",
+            "registry.example/plimsoll:1",
+            "--suspend-cronjobs",
+            "true",
+        ])
+        .expect("parses");
+        assert_eq!(a.feed_sync_schedule.as_str(), "@daily");
+        assert_eq!(a.feed_sources.0, ["osv:PyPI,npm", "/data/feeds"]);
+        let mirror = a.feed_mirror_url.clone().expect("mirror");
+        assert_eq!(mirror.expose().password(), Some("s3cret"));
+        assert!(
+            !format!("{a:?}").contains("s3cret"),
+            "the mirror is redacted"
+        );
+        assert!(a.suspend_cronjobs);
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["--feed-sync-schedule", "0 * * * * *"],
+                "not a CronJob schedule",
+            ),
+            (&["--watch-schedule", "@every 1m"], "not a CronJob schedule"),
+            (
+                &["--feed-sources", "ftp://x/y"],
+                "feed source \"ftp://x/y\"",
+            ),
+            (&["--feed-mirror-url", "ftp://m/"], "http(s)"),
+            (&["--feed-mirror-url", "not a url"], "not a URL"),
+        ];
+        for (args, want) in cases {
+            let err = parse(args).expect_err("refused").to_string();
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
     }
 
     #[test]
@@ -188,23 +393,12 @@ mod tests {
         let missing: Vec<&&str> = flags
             .iter()
             .filter(|f| !known.iter().any(|k| k == *f))
-            .filter(|f| !FUTURE_FLAGS.contains(f))
             .collect();
         assert!(
             missing.is_empty(),
             "documented but not accepted: {missing:?}"
         );
     }
-
-    /// Documented flags of the freshness CronJobs (issue 6), not accepted yet.
-    const FUTURE_FLAGS: &[&str] = &[
-        "--feed-sync-schedule",
-        "--feed-sources",
-        "--feed-mirror-url",
-        "--watch-schedule",
-        "--cronjob-image",
-        "--suspend-cronjobs",
-    ];
 
     #[test]
     fn bad_values_are_named() {

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .merge(super::feed_ingest::routes())
         .with_state(state)
 }
 

@@ -581,6 +581,19 @@ impl Store {
         Ok(out)
     }
 
+    /// The JSON of every record `source` holds, streamed in id order (the feed-sync CronJob
+    /// pushes a synced source to the operator from its local store this way, without holding
+    /// the records twice).
+    pub fn source_record_json<'a>(&'a self, source: &'a str) -> BoxStream<'a, Result<String>> {
+        const OP: &str = "source_record_json";
+        const SQL: &str = "SELECT record FROM advisories WHERE source = $1 ORDER BY id";
+        let rows: BoxStream<'a, Result<String, sqlx::Error>> =
+            with_pool!(self, |pool, _d| sqlx::query_scalar(SQL)
+                .bind(source)
+                .fetch(pool));
+        rows.map(|r| r.map_err(query_err(OP))).boxed()
+    }
+
     /// The stored records with these ids, from every source, as `(source, record)` sorted by
     /// source.
     pub async fn advisories_by_id(&self, ids: &[&str]) -> Result<Vec<(String, Record)>> {

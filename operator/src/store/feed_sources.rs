@@ -110,6 +110,38 @@ impl Store {
         Ok(())
     }
 
+    /// Registers the source as last synced at `now` up to `cursor`, holding no records: a
+    /// scratch store (the feed-sync CronJob's) then syncs an `osv:` source incrementally from
+    /// where another store (the operator's) stands, and holds only what changed since.
+    pub async fn seed_feed_cursor(
+        &self,
+        spec: &FeedSourceSpec<'_>,
+        cursor: DateTime<Utc>,
+        now: Timestamp,
+    ) -> Result<()> {
+        const OP: &str = "seed_feed_cursor";
+        let url = redact_url(spec.url);
+        with_pool!(self, |pool, _d| {
+            sqlx::query(
+                "INSERT INTO feed_sources (name, kind, url, last_attempt_at, last_success_at, \
+                 modified_cursor) VALUES ($1, $2, $3, $4, $4, $5) \
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url, \
+                 last_attempt_at = excluded.last_attempt_at, \
+                 last_success_at = excluded.last_success_at, \
+                 modified_cursor = excluded.modified_cursor",
+            )
+            .bind(spec.name)
+            .bind(spec.kind)
+            .bind(&url)
+            .bind(now.unix_millis())
+            .bind(format_cursor(cursor))
+            .execute(pool)
+            .await
+            .map_err(query_err(OP))?;
+        });
+        Ok(())
+    }
+
     /// Records why the sync failed. The source's data is left as it was. `error` must not hold
     /// secrets (pass redacted URLs); it is truncated to a couple of thousand bytes.
     pub async fn feed_sync_failed(&self, name: &str, error: &str, now: Timestamp) -> Result<()> {
@@ -207,6 +239,13 @@ mod tests {
                 .expect_err("unknown source");
             assert!(matches!(err, Error::UnknownSource { .. }), "{err}");
             assert_eq!(store.feed_sources().await.expect("list").len(), 1);
+
+            let cursor = DateTime::parse_from_rfc3339("2024-10-10T12:00:00.5Z").expect("time").to_utc();
+            store.seed_feed_cursor(&spec, cursor, Timestamp::from_unix_millis(3_000)).await.expect("seed");
+            let s = store.feed_source("debian").await.expect("get").expect("exists");
+            assert_eq!(s.modified_cursor, Some(cursor));
+            assert_eq!(s.last_success_at, Some(Timestamp::from_unix_millis(3_000)));
+            assert_eq!(s.record_count, 0);
         }
     }
 }
