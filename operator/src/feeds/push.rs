@@ -664,7 +664,7 @@ mod tests {
         let h = header(Mode::Incremental, std::slice::from_ref(&withdrawn));
         let push = decode(
             "identity",
-            lines(&h, &[withdrawn.clone()]).as_bytes(),
+            lines(&h, std::slice::from_ref(&withdrawn)).as_bytes(),
             1 << 20,
         )
         .expect("decodes");

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 /// The analyzer image the operator is configured with; the simulator maps it to the binary.
 pub const ANALYZER_IMAGE: &str = "ghcr.io/plimsoll/analyzer:e2e";
+/// The CronJobs' image (the operator image, running the `plimsoll` CLI); mapped to `plimsoll`.
+pub const CRONJOB_IMAGE: &str = "ghcr.io/plimsoll/operator:e2e";
 
 /// `target/<profile>/NAME`, built on demand when `cargo test` did not build it (a run of this
 /// crate alone does not build other packages' binaries).
@@ -108,7 +110,9 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start() -> Self {
-        let images = ImageMap::new().with(ANALYZER_IMAGE, binary("plimsoll-analyzer"));
+        let images = ImageMap::new()
+            .with(ANALYZER_IMAGE, binary("plimsoll-analyzer"))
+            .with(CRONJOB_IMAGE, binary("plimsoll"));
         let sim = Simulator::start(SimulatorConfig {
             images,
             allow_host_commands: false,
@@ -298,6 +302,12 @@ impl Operator {
             .env("PLIMSOLL_LISTEN", format!("127.0.0.1:{port}"))
             .env("PLIMSOLL_INGEST_URL", &url)
             .env("PLIMSOLL_ANALYZER_IMAGE", ANALYZER_IMAGE)
+            .env("PLIMSOLL_CRONJOB_IMAGE", CRONJOB_IMAGE)
+            // A scheduled feed sync stays on this machine: the bundled real OSV slices.
+            .env(
+                "PLIMSOLL_FEED_SOURCES",
+                repo().join("operator/tests/data/osv"),
+            )
             .env("PLIMSOLL_ANALYZER_INSECURE_REGISTRIES", insecure.join(","))
             .env("PLIMSOLL_LOG", "info,plimsoll=debug,kube_runtime=warn")
             .stdout(Stdio::null())

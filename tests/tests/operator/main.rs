@@ -6,6 +6,7 @@
 #[path = "../../../analyzer/tests/support/mod.rs"]
 mod support;
 
+mod cronjobs;
 mod harness;
 
 use harness::{
