@@ -75,6 +75,10 @@ async fn start(extra: &[&str]) -> Server {
         feeds_changed: tokio::sync::Notify::new(),
         watch_requested: tokio::sync::Notify::new(),
         cronjob_token_sha256: RwLock::new(Some(token_hash(TOKEN))),
+        watch_round: std::sync::atomic::AtomicU64::new(0),
+        subscriptions: OnceLock::new(),
+        outbox_wake: tokio::sync::Notify::new(),
+        policy_reports: crate::operator::policy_report::Availability::default(),
     });
     let app = crate::operator::server::router(AppState {
         ctx: ctx.clone(),
