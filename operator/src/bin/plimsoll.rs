@@ -1,8 +1,10 @@
 //! `plimsoll`: the CLI. Parses arguments, runs one command, maps the result to an exit code.
 
 use clap::Parser;
-use plimsoll::cli::args::{Cli, Command, FeedsCommand, PolicyCommand};
-use plimsoll::cli::{CommandError, Ctx, ExitStatus, Output, crds, feeds, policy, sbom, vulns};
+use plimsoll::cli::args::{Cli, Command, FeedsCommand, NotifyCommand, PolicyCommand};
+use plimsoll::cli::{
+    CommandError, Ctx, ExitStatus, Output, crds, feeds, notify, policy, sbom, vulns,
+};
 use std::io::Write as _;
 
 #[tokio::main]
@@ -35,6 +37,7 @@ async fn main() -> std::process::ExitCode {
         Command::Evaluate(args) => policy::evaluate(args, &ctx).await,
         Command::Policy(PolicyCommand::Validate(args)) => policy::validate(args),
         Command::Policy(PolicyCommand::Describe(args)) => policy::describe(args),
+        Command::Notify(NotifyCommand::Test(args)) => notify::test(args, &ctx).await,
     };
     #[allow(clippy::print_stderr)]
     match result {

@@ -259,6 +259,20 @@ pub struct ImageInfo {
     pub scan: Option<ObjectName>,
 }
 
+impl ImageInfo {
+    /// The image of an ImageScan: its spec's reference, the digest analyzed, its name.
+    pub fn from_scan(scan: &crate::crd::ImageScan) -> Self {
+        Self {
+            reference: scan.spec.image.clone(),
+            digest: scan.status.as_ref().and_then(|s| s.digest.clone()),
+            scan: Some(ObjectName::new(
+                scan.metadata.namespace.clone().unwrap_or_default(),
+                scan.metadata.name.clone().unwrap_or_default(),
+            )),
+        }
+    }
+}
+
 /// The verdict, and the one before it when it changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -272,6 +286,21 @@ pub struct VerdictChange {
     pub bundle: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl VerdictChange {
+    /// From an ImageScan status verdict, with the final action before it when it changed.
+    pub fn from_verdict(
+        v: &crate::crd::image_scan::Verdict,
+        previous: Option<crate::crd::policy_bundle::Action>,
+    ) -> Self {
+        Self {
+            final_action: v.final_action.as_str().to_owned(),
+            previous_final_action: previous.map(|a| a.as_str().to_owned()),
+            bundle: (!v.bundle_id.is_empty()).then(|| v.bundle_id.clone()),
+            reason: (!v.reason.is_empty()).then(|| v.reason.clone()),
+        }
+    }
 }
 
 /// A followed tag that moved.
@@ -364,6 +393,22 @@ impl Notification {
     pub fn event_name(&self) -> &'static str {
         event_name(self.event)
     }
+}
+
+/// The notification `plimsoll notify test` sends: `test: true`, a fresh id, the image as the
+/// caller knows it (with its current verdict and counts when there is an ImageScan), no
+/// event content.
+pub fn test_notification(
+    subscription: ObjectName,
+    event: EventType,
+    image: ImageInfo,
+    created_at: DateTime<Utc>,
+) -> Notification {
+    let stamp = created_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let id = idempotency_id(&["test", &subscription.namespace, &subscription.name, &stamp]);
+    let mut n = Notification::new(id, event, created_at, subscription, image);
+    n.test = true;
+    n
 }
 
 /// The wire name of an event type.
