@@ -55,20 +55,26 @@ pub fn envelope(n: &Notification) -> Value {
     match n.event {
         EventType::PolicyEval => {
             let verdict = n.verdict.clone().unwrap_or_default();
-            let eval = |action: Option<&str>| match action {
+            // The previous evaluation's reason and bundle are not known: only its action.
+            let eval = |action: Option<&str>, current: bool| match action {
                 None => Value::Object(Map::new()),
-                Some(a) => json!({
-                    "image_digest": digest,
-                    "status": if a.eq_ignore_ascii_case("STOP") { "fail" } else { "pass" },
-                    "final_action": a.to_ascii_lowercase(),
-                    "final_action_reason": verdict.reason,
-                    "policyId": verdict.bundle,
-                }),
+                Some(a) => {
+                    let mut e = json!({
+                        "image_digest": digest,
+                        "status": if a.eq_ignore_ascii_case("STOP") { "fail" } else { "pass" },
+                        "final_action": a.to_ascii_lowercase(),
+                    });
+                    if current {
+                        e["final_action_reason"] = json!(verdict.reason);
+                        e["policyId"] = json!(verdict.bundle);
+                    }
+                    e
+                }
             };
-            payload.insert("curr_eval".into(), eval(Some(&verdict.final_action)));
+            payload.insert("curr_eval".into(), eval(Some(&verdict.final_action), true));
             payload.insert(
                 "last_eval".into(),
-                eval(verdict.previous_final_action.as_deref()),
+                eval(verdict.previous_final_action.as_deref(), false),
             );
         }
         EventType::VulnUpdate => {
@@ -179,6 +185,8 @@ mod tests {
         assert_eq!(p["last_eval"]["status"], "pass");
         assert_eq!(p["last_eval"]["final_action"], "go");
         assert_eq!(p["curr_eval"]["image_digest"], sample_digest());
+        assert_eq!(p["curr_eval"]["policyId"], "anchore-default");
+        assert!(p["last_eval"].get("policyId").is_none(), "not known");
     }
 
     #[test]

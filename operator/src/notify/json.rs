@@ -65,7 +65,8 @@ mod tests {
         let v = validator();
         let good = serde_json::to_value(sample(crate::crd::subscription::EventType::VulnUpdate))
             .expect("serializes");
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        type Breaker = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Breaker)> = vec![
             (
                 "unknown event",
                 Box::new(|d| d["event"] = "image_deleted".into()),

@@ -268,7 +268,11 @@ fn section(text: String) -> Value {
 
 fn fallback(n: &Notification) -> String {
     let mut s = format!("{}: {}", title(n), n.image.reference);
-    if let Some(v) = &n.verdict {
+    if let Some(v) = n
+        .verdict
+        .as_ref()
+        .filter(|_| n.event != EventType::PolicyEval)
+    {
         let _ = write!(s, " — {}", v.final_action);
     }
     escape(&clip(&s, FALLBACK_TEXT))
@@ -620,18 +624,15 @@ fn check_mrkdwn(at: &str, s: &str, out: &mut Vec<String>) {
     let mut rest = s;
     while let Some(i) = rest.find(['&', '<', '>']) {
         let tail = &rest[i..];
-        if tail.starts_with('&') {
-            if !["&amp;", "&lt;", "&gt;"]
-                .iter()
-                .any(|e| tail.starts_with(e))
-            {
+        if let Some(after) = tail.strip_prefix('&') {
+            if !["amp;", "lt;", "gt;"].iter().any(|e| after.starts_with(e)) {
                 out.push(format!("{at}: unescaped '&' in {s:?}"));
                 return;
             }
-            rest = &tail[1..];
-        } else if tail.starts_with('<') {
-            match tail[1..].find(['<', '>']) {
-                Some(j) if tail.as_bytes()[1 + j] == b'>' => rest = &tail[j + 2..],
+            rest = after;
+        } else if let Some(inside) = tail.strip_prefix('<') {
+            match inside.find(['<', '>']) {
+                Some(j) if inside.as_bytes()[j] == b'>' => rest = &inside[j + 1..],
                 _ => {
                     out.push(format!("{at}: unescaped '<' in {s:?}"));
                     return;
@@ -766,7 +767,9 @@ mod tests {
             ..VulnDiff::default()
         });
         n.top_findings = many.iter().take(5).cloned().collect();
-        n.verdict.as_mut().map(|v| v.final_action = evil.clone());
+        if let Some(v) = n.verdict.as_mut() {
+            v.final_action = evil.clone();
+        }
         let m = message(&n);
         assert_valid(&m);
         let text = all_text(&m);
@@ -818,7 +821,8 @@ mod tests {
     #[test]
     fn the_checker_catches_what_slack_rejects() {
         let good = message(&sample(EventType::PolicyEval));
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        type Breaker = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Breaker)> = vec![
             (
                 "51 blocks",
                 Box::new(|m| {

@@ -723,7 +723,8 @@ async fn webhooks_are_rate_limited_per_sink() {
 async fn bad_configuration_is_a_dead_letter_that_names_the_secret() {
     let db = db().await;
     let r = Receiver::start(None, vec![]).await;
-    let cases: Vec<(Box<dyn Fn(&FakeEnv)>, &str)> = vec![
+    type Breaker = Box<dyn Fn(&FakeEnv)>;
+    let cases: Vec<(Breaker, &str)> = vec![
         (
             Box::new(|e| {
                 e.secrets.lock().expect("lock").clear();
