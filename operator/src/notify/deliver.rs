@@ -4,7 +4,7 @@
 //! outbox's `sink` column, [`SinkTarget::key`]), spend each sink's rate-limit tokens (a Slack
 //! sink sends up to `slack_batch_max` notifications as one message per token), send, then
 //! mark each entry delivered, failed with its next attempt time, or dead. Sinks are served
-//! concurrently; the entries of one sink in order.
+//! concurrently (at most `concurrent_sinks` at a time); the entries of one sink in order.
 //!
 //! Guarantees and traps:
 //! - At-least-once: an entry is marked delivered after the receiver's 2xx. A crash between
@@ -38,6 +38,7 @@ use crate::crd::subscription::{
     SecretKeySelector, SinkKind, SlackSink, WebhookFormat, WebhookSink,
 };
 use crate::store::{self, OutboxEntry, Store, Timestamp};
+use futures_util::StreamExt as _;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use std::time::{Duration, SystemTime};
 use url::Url;
@@ -66,6 +67,8 @@ pub struct DeliveryConfig {
     pub slack_batch_max: usize,
     /// Most due entries taken per round.
     pub due_limit: u32,
+    /// Sinks served at the same time in a round.
+    pub concurrent_sinks: usize,
     /// Honour `HTTPS_PROXY` / `NO_PROXY`.
     pub use_env_proxy: bool,
 }
@@ -82,6 +85,7 @@ impl Default for DeliveryConfig {
             events_per_second: 10.0,
             slack_batch_max: 20,
             due_limit: 500,
+            concurrent_sinks: 16,
             use_env_proxy: true,
         }
     }
@@ -265,11 +269,13 @@ impl Deliverer {
             .map(|(key, items)| self.plan(&key, items, now))
             .collect();
         let this = &*self;
-        let results = futures_util::future::join_all(
+        let results: Vec<Vec<(Item, Sent)>> = futures_util::stream::iter(
             plans
                 .into_iter()
                 .map(|units| this.run_sink(units, env, now)),
         )
+        .buffer_unordered(self.config.concurrent_sinks.max(1))
+        .collect()
         .await;
         for (item, sent) in results.into_iter().flatten() {
             if let Some(r) = self.record(store, item, sent, now).await? {

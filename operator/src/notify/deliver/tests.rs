@@ -1037,3 +1037,39 @@ async fn send_now_signs_with_its_clock() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn a_sink_that_is_down_does_not_hold_up_the_others() {
+    let db = db().await;
+    let r = Receiver::start(None, vec![]).await;
+    let env = env_for(&r);
+    env.set("hook", "url", &format!("http://{}/hooks/x", closed_port()));
+    let mut d = Deliverer::new(config()).expect("client");
+    enqueue(
+        &db.store,
+        &numbered(EventType::PolicyEval, 1),
+        &webhook(None),
+        at(0),
+    )
+    .await;
+    enqueue(
+        &db.store,
+        &numbered(EventType::PolicyEval, 2),
+        &slack_target(),
+        at(0),
+    )
+    .await;
+    let reports = d.run_once(&db.store, &env, at(0)).await.expect("round");
+    let by_sink = |k: SinkKind| {
+        reports
+            .iter()
+            .find(|r| r.sink == k)
+            .map(|r| r.outcome.clone())
+    };
+    assert!(
+        matches!(by_sink(SinkKind::Webhook), Some(Outcome::Failed { .. })),
+        "{reports:?}"
+    );
+    assert_eq!(by_sink(SinkKind::Slack), Some(Outcome::Delivered));
+    assert_eq!(r.received().len(), 1);
+}
