@@ -5,6 +5,7 @@
 //!   run: feed pushes and tag-check requests to the operator's ingest API.
 //! - `db`: which store a command opens (`--db`, else the SQLite file in the user's cache).
 //! - `feeds`: `plimsoll feeds sync` and `plimsoll feeds list`.
+//! - `notify`: `plimsoll notify test`: a test notification to a Subscription's sinks.
 //! - `policy`: `plimsoll scan`, `evaluate` and `policy validate|describe`: verdicts as a
 //!   table, JSON, SARIF or JUnit XML.
 //! - `sbom`: `plimsoll sbom`, and the image analysis other commands reuse.
@@ -16,6 +17,7 @@ pub mod crds;
 pub mod cron;
 pub mod db;
 pub mod feeds;
+pub mod notify;
 pub mod policy;
 pub mod sbom;
 mod table;

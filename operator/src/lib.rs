@@ -7,6 +7,8 @@
 //! - `feeds`: the OSV model, feed formats and sources.
 //! - `operator`: the in-cluster operator: controllers, analyzer Jobs, the HTTP server.
 //! - `matcher`: vulnerability matching; `matcher/version` orders versions per ecosystem.
+//! - `notify`: notifications: the event document, JSON / Anchore / Slack formats, signing,
+//!   delivery from the outbox with retries, rate limits and dead letters.
 //! - `policy`: Anchore-compatible policy bundles: validation with diagnostics, evaluation to a
 //!   verdict, the gate reference.
 //! - `severity`: CVSS v2/v3/v4 scoring and vendor severities on Anchore's scale.
@@ -20,6 +22,7 @@ pub mod crd;
 pub mod evaluation;
 pub mod feeds;
 pub mod matcher;
+pub mod notify;
 pub mod operator;
 pub mod policy;
 pub mod severity;

@@ -1,9 +1,9 @@
 //! `plimsoll`: the CLI. Parses arguments, runs one command, maps the result to an exit code.
 
 use clap::Parser;
-use plimsoll::cli::args::{Cli, Command, CronCommand, FeedsCommand, PolicyCommand};
+use plimsoll::cli::args::{Cli, Command, CronCommand, FeedsCommand, NotifyCommand, PolicyCommand};
 use plimsoll::cli::{
-    CommandError, Ctx, ExitStatus, Output, crds, cron, feeds, policy, sbom, vulns,
+    CommandError, Ctx, ExitStatus, Output, crds, cron, feeds, notify, policy, sbom, vulns,
 };
 use std::io::Write as _;
 
@@ -39,6 +39,7 @@ async fn main() -> std::process::ExitCode {
         Command::Policy(PolicyCommand::Describe(args)) => policy::describe(args),
         Command::Cron(CronCommand::FeedSync(args)) => cron::feed_sync(args, &ctx).await,
         Command::Cron(CronCommand::Watch(args)) => cron::watch(args).await,
+        Command::Notify(NotifyCommand::Test(args)) => notify::test(args, &ctx).await,
     };
     #[allow(clippy::print_stderr)]
     match result {

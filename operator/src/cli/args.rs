@@ -47,6 +47,9 @@ pub enum Command {
     /// it to check every followed tag.
     #[command(subcommand)]
     Cron(CronCommand),
+    /// Notifications: send a test notification to a Subscription's sinks.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -341,6 +344,28 @@ pub struct FeedsListArgs {
     pub output: ListFormat,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test notification (`"test": true`) to every sink of a Subscription, now.
+    ///
+    /// Reads the Subscription and the sinks' Secrets from the cluster with your credentials
+    /// (KUBECONFIG, or in-cluster), builds a notification of the Subscription's first event
+    /// type about its first ImageScan, and sends it to the webhook, Slack and Kubernetes
+    /// Events sinks it configures, without the operator's outbox. Prints one line per sink.
+    /// Exit codes: 0 every sink accepted it, 2 no such Subscription or no sink, 3 a sink
+    /// failed or the cluster could not be read.
+    Test(NotifyTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyTestArgs {
+    /// The Subscription's name (`kubectl get subscriptions.plimsoll.dev`).
+    pub subscription: String,
+    /// Its namespace. Default: the kubeconfig context's namespace.
+    #[arg(long, short)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Args)]
