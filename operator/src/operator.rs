@@ -139,7 +139,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         feeds_changed: tokio::sync::Notify::new(),
         watch_requested: tokio::sync::Notify::new(),
         cronjob_token_sha256: std::sync::RwLock::new(None),
-        watch_round: std::sync::atomic::AtomicU64::new(watch_round),
+        watch_round: std::sync::atomic::AtomicU64::new(0),
         subscriptions: OnceLock::new(),
         outbox_wake: tokio::sync::Notify::new(),
         policy_reports: policy_report::Availability::default(),

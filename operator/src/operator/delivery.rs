@@ -9,15 +9,13 @@
 //!   holds one.
 
 use super::context::Context;
-use crate::crd::ImageScan;
 use crate::crd::subscription::{Delivery, Subscription};
-use crate::notify::{Deliverer, DeliveryConfig, DeliveryReport, EnvError, Environment, Notification};
+use crate::notify::kube_env::KubeEnvironment;
+use crate::notify::target::sink_name;
+use crate::notify::{Deliverer, DeliveryConfig, DeliveryReport, Outcome};
 use crate::store::Timestamp;
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
-use kube::Resource;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,58 +24,6 @@ use std::time::Duration;
 pub const DELIVERY_MANAGER: &str = "plimsoll-operator-delivery";
 /// The outbox is polled at least this often (retries come due without a signal).
 const POLL: Duration = Duration::from_secs(1);
-
-/// Reads Secrets and publishes Events for the deliverer.
-pub struct KubeEnvironment {
-    pub ctx: Arc<Context>,
-}
-
-impl Environment for KubeEnvironment {
-    async fn secret(&self, namespace: &str, name: &str, key: &str) -> Result<Option<String>, EnvError> {
-        let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), namespace);
-        let secret = api.get_opt(name).await.map_err(|e| EnvError::new(format!("reading Secret {namespace}/{name}: {e}")))?;
-        Ok(secret
-            .and_then(|s| s.data)
-            .and_then(|d| d.get(key).map(|b| String::from_utf8_lossy(&b.0).trim().to_owned())))
-    }
-
-    async fn publish_event(&self, n: &Notification) -> Result<(), EnvError> {
-        let Some(scan) = &n.image.scan else {
-            return Ok(());
-        };
-        let Some(obj) = self
-            .ctx
-            .scans
-            .get()
-            .and_then(|c| c.get(&ObjectRef::<ImageScan>::new(&scan.name).within(&scan.namespace)))
-        else {
-            return Ok(());
-        };
-        let ev = Event {
-            type_: EventType::Normal,
-            reason: event_reason(n).into(),
-            note: Some(crate::crd::schema::truncate(&crate::notify::summary(n), 1000)),
-            action: "Notify".into(),
-            secondary: None,
-        };
-        self.ctx
-            .recorder
-            .publish(&ev, &obj.object_ref(&()))
-            .await
-            .map_err(|e| EnvError::new(format!("publishing an Event: {e}")))
-    }
-}
-
-fn event_reason(n: &Notification) -> &'static str {
-    use crate::crd::subscription::EventType as E;
-    match n.event {
-        E::TagUpdate => "TagUpdated",
-        E::PolicyEval => "PolicyEvalChanged",
-        E::VulnUpdate => "VulnerabilitiesChanged",
-        E::AnalysisUpdate => "AnalysisUpdated",
-        E::FixAvailable => "FixAvailable",
-    }
-}
 
 /// The delivery settings from the operator's configuration.
 pub fn config(_args: &super::config::OperatorArgs) -> DeliveryConfig {
@@ -93,7 +39,7 @@ pub async fn run(ctx: Arc<Context>, config: DeliveryConfig) {
             return;
         }
     };
-    let env = KubeEnvironment { ctx: ctx.clone() };
+    let env = KubeEnvironment::new(ctx.client.clone(), "plimsoll-operator");
     let mut records: HashMap<(String, String), Vec<Delivery>> = HashMap::new();
     loop {
         tokio::select! {
@@ -121,7 +67,12 @@ async fn record(
 ) {
     let mut by_sub: HashMap<(String, String), Vec<&DeliveryReport>> = HashMap::new();
     for r in reports {
-        ctx.metrics.delivered(r.sink_name(), r.outcome.label());
+        let outcome = match r.outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Dead { .. } => "dead",
+        };
+        ctx.metrics.delivered(sink_name(r.sink), outcome);
         by_sub
             .entry((r.namespace.clone(), r.subscription.clone()))
             .or_default()

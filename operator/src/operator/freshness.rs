@@ -24,7 +24,8 @@ use super::context::Context;
 use super::notifications;
 use crate::crd::ImageScan;
 use crate::crd::subscription::{EventType, Subscription};
-use crate::notify::{self, ImageInfo, Notification, ObjectName, VulnEntry};
+use crate::notify::event::MAX_TOP_FINDINGS;
+use crate::notify::{self, ImageInfo, Notification, VulnEntry};
 use crate::store::{self, Timestamp};
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
@@ -149,22 +150,20 @@ async fn rematch(ctx: &Context, digest: &str) -> store::Result<Option<usize>> {
         let diff = &diff;
         queued += notifications::queue(ctx, scan, EventType::VulnUpdate, &base, |_| {
             Some(Notification {
-                image: image.clone(),
                 counts: Some(counts),
                 diff: Some(diff.clone()),
-                top_findings: notify::top_findings(&new),
-                ..Notification::new(EventType::VulnUpdate)
+                top_findings: top_findings(&new),
+                ..notifications::notification(EventType::VulnUpdate, image.clone())
             })
         })
         .await?;
         queued += notifications::queue(ctx, scan, EventType::FixAvailable, &base, |sub: &Subscription| {
-            let fixes = notify::fixes_available(&old_entries, &new, sub.spec.min_severity, false);
+            let fixes = notify::fixes_available(&old_entries, &new, sub.spec.min_severity, true);
             (!fixes.is_empty()).then(|| Notification {
-                image: image.clone(),
                 counts: Some(counts),
                 fixes,
-                top_findings: notify::top_findings(&new),
-                ..Notification::new(EventType::FixAvailable)
+                top_findings: top_findings(&new),
+                ..notifications::notification(EventType::FixAvailable, image.clone())
             })
         })
         .await?;
@@ -174,6 +173,10 @@ async fn rematch(ctx: &Context, digest: &str) -> store::Result<Option<usize>> {
         let _ = ctx.wake.send(ObjectRef::from_obj(scan.as_ref()));
     }
     Ok(Some(queued))
+}
+
+fn top_findings(entries: &[VulnEntry]) -> Vec<VulnEntry> {
+    notify::event::top_findings(entries, MAX_TOP_FINDINGS)
 }
 
 /// The snapshot of a match list: one entry per match, sorted.
@@ -187,12 +190,8 @@ pub fn snapshot_of(matches: &[crate::matcher::Match]) -> Vec<VulnEntry> {
 /// The image part of a notification about `scan`.
 pub fn image_info(scan: &ImageScan, digest: &str) -> ImageInfo {
     ImageInfo {
-        reference: scan.spec.image.clone(),
         digest: Some(digest.to_owned()),
-        scan: Some(ObjectName {
-            namespace: scan.namespace().unwrap_or_default(),
-            name: scan.name_any(),
-        }),
+        ..ImageInfo::from_scan(scan)
     }
 }
 

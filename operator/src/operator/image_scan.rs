@@ -388,12 +388,8 @@ async fn notify_changes(
     };
     let time = |t: Option<&Time>| t.map(|t| t.0.as_millisecond().to_string()).unwrap_or_default();
     let image = super::freshness::image_info(scan, digest);
-    let verdict = |v: &crate::crd::image_scan::Verdict, previous: Option<&str>| VerdictChange {
-        final_action: v.final_action.as_str().to_owned(),
-        previous_final_action: previous.map(str::to_owned),
-        bundle: Some(v.bundle_id.clone()),
-        reason: Some(v.reason.clone()),
-    };
+    let verdict = VerdictChange::from_verdict;
+    let notification = super::notifications::notification;
     let old_digest = before.and_then(|b| b.digest.as_deref());
     // A new analysis: the first one, or the tag moved. Told once the verdict is known.
     if old_digest != Some(digest)
@@ -407,23 +403,21 @@ async fn notify_changes(
         ]);
         let base = format!("{uid}/{base}");
         let n = Notification {
-            image: image.clone(),
             verdict: Some(verdict(v, None)),
             counts: after.vulnerabilities,
-            ..Notification::new(Event::AnalysisUpdate)
+            ..notification(Event::AnalysisUpdate, image.clone())
         };
         super::notifications::queue(ctx, scan, Event::AnalysisUpdate, &base, |_| Some(n.clone()))
             .await?;
         if let Some(old) = old_digest {
             let n = Notification {
-                image: image.clone(),
                 verdict: Some(verdict(v, None)),
                 counts: after.vulnerabilities,
                 tag: Some(TagChange {
                     previous_digest: Some(old.to_owned()),
                     digest: digest.to_owned(),
                 }),
-                ..Notification::new(Event::TagUpdate)
+                ..notification(Event::TagUpdate, image.clone())
             };
             super::notifications::queue(ctx, scan, Event::TagUpdate, &base, |_| Some(n.clone()))
                 .await?;
@@ -442,10 +436,9 @@ async fn notify_changes(
         ]);
         let base = format!("{uid}/{base}");
         let n = Notification {
-            image,
-            verdict: Some(verdict(new, Some(old.final_action.as_str()))),
+            verdict: Some(verdict(new, Some(old.final_action))),
             counts: after.vulnerabilities,
-            ..Notification::new(Event::PolicyEval)
+            ..notification(Event::PolicyEval, image)
         };
         super::notifications::queue(ctx, scan, Event::PolicyEval, &base, |_| Some(n.clone()))
             .await?;

@@ -10,9 +10,11 @@
 //! - A Subscription selects ImageScans of its own namespace only.
 
 use super::context::Context;
-use crate::crd::subscription::{EventType, SinkKind, Subscription};
+use crate::crd::subscription::{EventType, Subscription};
 use crate::crd::ImageScan;
-use crate::notify::{Notification, OutboxPayload, SinkTarget};
+use crate::notify::event::event_name;
+use crate::notify::target::sink_name;
+use crate::notify::{ImageInfo, Notification, ObjectName, OutboxPayload, SinkTarget};
 use crate::store::{NewNotification, Timestamp};
 use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
@@ -77,35 +79,10 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
     }
 }
 
-/// The sinks a Subscription configures.
-pub fn targets(sub: &Subscription) -> Vec<SinkTarget> {
-    let namespace = sub.namespace().unwrap_or_default();
-    let subscription = sub.name_any();
-    let sinks = &sub.spec.sinks;
-    let mut out = Vec::new();
-    let target = |sink| SinkTarget {
-        namespace: namespace.clone(),
-        subscription: subscription.clone(),
-        sink,
-        webhook: None,
-        slack: None,
-    };
-    if let Some(w) = &sinks.webhook {
-        out.push(SinkTarget {
-            webhook: Some(w.clone()),
-            ..target(SinkKind::Webhook)
-        });
-    }
-    if let Some(s) = &sinks.slack {
-        out.push(SinkTarget {
-            slack: Some(s.clone()),
-            ..target(SinkKind::Slack)
-        });
-    }
-    if sinks.kubernetes_events.is_some_and(|k| k.enabled) {
-        out.push(target(SinkKind::KubernetesEvents));
-    }
-    out
+/// A notification of `event` about `image`, to be completed by the caller; its id and
+/// Subscription are set per sink by [`entries`].
+pub fn notification(event: EventType, image: ImageInfo) -> Notification {
+    Notification::new(String::new(), event, chrono::Utc::now(), ObjectName::default(), image)
 }
 
 /// A short stable hash of the parts of an event, for idempotency keys.
@@ -145,7 +122,7 @@ pub fn entries<'a>(
         let Some(mut n) = build(sub) else {
             continue;
         };
-        for target in targets(sub) {
+        for target in SinkTarget::for_subscription(sub) {
             let key = format!(
                 "{}/{}/{}/{}/{}",
                 event_name(event),
@@ -155,12 +132,9 @@ pub fn entries<'a>(
                 sink_name(target.sink)
             );
             n.id.clone_from(&key);
-            n.subscription = crate::notify::ObjectName {
-                namespace: target.namespace.clone(),
-                name: target.subscription.clone(),
-            };
+            n.subscription = ObjectName::new(&target.namespace, &target.subscription);
             let payload = OutboxPayload {
-                notification: n.clone(),
+                notification: n.clone().bounded(),
                 target,
             };
             let sink = payload.target.key();
@@ -171,24 +145,6 @@ pub fn entries<'a>(
         }
     }
     out
-}
-
-pub fn event_name(e: EventType) -> &'static str {
-    match e {
-        EventType::TagUpdate => "tag_update",
-        EventType::PolicyEval => "policy_eval",
-        EventType::VulnUpdate => "vuln_update",
-        EventType::AnalysisUpdate => "analysis_update",
-        EventType::FixAvailable => "fix_available",
-    }
-}
-
-fn sink_name(s: SinkKind) -> &'static str {
-    match s {
-        SinkKind::Webhook => "webhook",
-        SinkKind::Slack => "slack",
-        SinkKind::KubernetesEvents => "events",
-    }
 }
 
 /// Queues [`entries`] for the Subscriptions the watch sees and wakes the deliverer. Returns how
@@ -280,7 +236,9 @@ mod tests {
     fn one_entry_per_sink_with_event_derived_keys() {
         let s = sub(SUB);
         let web = scan("web", "shop", "", "nginx:1");
-        let build = |_: &Subscription| Some(Notification::test_example(EventType::VulnUpdate));
+        let build = |_: &Subscription| {
+            Some(notification(EventType::VulnUpdate, ImageInfo::from_scan(&web)))
+        };
         let entries = entries([&s], &web, EventType::VulnUpdate, "sha256:abc/k1", build);
         let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(
@@ -288,7 +246,7 @@ mod tests {
             [
                 "vuln_update/sha256:abc/k1/shop/team/webhook",
                 "vuln_update/sha256:abc/k1/shop/team/slack",
-                "vuln_update/sha256:abc/k1/shop/team/events"
+                "vuln_update/sha256:abc/k1/shop/team/kubernetesEvents"
             ]
         );
         for e in &entries {
