@@ -599,6 +599,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn new_notifications_are_empty_but_for_the_event() {
+        let n = Notification::new(EventType::TagUpdate);
+        assert_eq!(
+            (n.event, n.id.as_str(), n.test),
+            (EventType::TagUpdate, "", false)
+        );
+        assert!(n.diff.is_none() && n.fixes.is_empty() && n.top_findings.is_empty());
+        let ex = Notification::test_example(EventType::PolicyEval);
+        assert_eq!(ex.event_name(), "policy_eval");
+        assert!(ex.verdict.is_some());
+    }
+
+    #[test]
     fn wire_names() {
         for e in [
             EventType::TagUpdate,
