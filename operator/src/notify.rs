@@ -40,6 +40,12 @@ pub use event::{
     ImageInfo, Notification, ObjectName, TagChange, VerdictChange, VulnDiff, VulnEntry, VulnUpdate,
     diff, fixes_available, idempotency_id,
 };
+pub use kube_event::summary;
 pub use slack::slack_batch;
 pub use status::apply_reports;
 pub use target::{OutboxPayload, SinkTarget};
+
+/// The worst [`event::MAX_TOP_FINDINGS`] entries, for `topFindings`.
+pub fn top_findings(entries: &[VulnEntry]) -> Vec<VulnEntry> {
+    event::top_findings(entries, event::MAX_TOP_FINDINGS)
+}

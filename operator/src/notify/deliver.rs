@@ -115,6 +115,17 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// `delivered`, `failed` or `dead`: a metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Failed { .. } => "failed",
+            Self::Dead { .. } => "dead",
+        }
+    }
+}
+
 /// What happened to one notification in a round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -124,6 +135,13 @@ pub struct DeliveryReport {
     pub at: Timestamp,
     pub outcome: Outcome,
     pub notification_id: String,
+}
+
+impl DeliveryReport {
+    /// `webhook`, `slack` or `kubernetesEvents`: a metric label.
+    pub fn sink_name(&self) -> &'static str {
+        super::target::sink_name(self.sink)
+    }
 }
 
 /// Why a notification was not delivered. Messages name the Secret, key or header at fault,
@@ -505,7 +523,7 @@ impl Deliverer {
         }
         if let Some(sel) = &hook.hmac_secret_ref {
             let key = secret(env, namespace, sel, "HMAC key").await?;
-            let sig = sign::header_value(key.as_bytes(), unix, &body);
+            let sig = sign::header_value(key.trim().as_bytes(), unix, &body);
             headers.insert(
                 HeaderName::from_static("plimsoll-signature"),
                 header_value(&sig, "the signature")?,

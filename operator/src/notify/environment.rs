@@ -11,6 +11,12 @@ use std::future::Future;
 #[error("{0}")]
 pub struct EnvError(pub String);
 
+impl EnvError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
 pub trait Environment: Send + Sync {
     /// The value of a Secret key; `Ok(None)` when the Secret or key is missing.
     fn secret(

@@ -348,21 +348,17 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// A notification with only the required fields set.
-    pub fn new(
-        id: impl Into<String>,
-        event: EventType,
-        created_at: DateTime<Utc>,
-        subscription: ObjectName,
-        image: ImageInfo,
-    ) -> Self {
+    /// A notification of `event` created now, with everything else empty: fill in the rest
+    /// with struct update syntax (`Notification { image, ..Notification::new(event) }`). The
+    /// router sets `id` and `subscription` per Subscription and sink.
+    pub fn new(event: EventType) -> Self {
         Self {
-            id: id.into(),
+            id: String::new(),
             event,
-            created_at,
+            created_at: DateTime::<Utc>::from(std::time::SystemTime::now()),
             test: false,
-            subscription,
-            image,
+            subscription: ObjectName::default(),
+            image: ImageInfo::default(),
             verdict: None,
             counts: None,
             diff: None,
@@ -371,6 +367,12 @@ impl Notification {
             tag: None,
             top_findings: Vec::new(),
         }
+    }
+
+    /// A realistic notification of `event`, for tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn test_example(event: EventType) -> Self {
+        super::samples::sample(event)
     }
 
     /// Applies the size caps: [`MAX_LIST`] per list, [`MAX_TOP_FINDINGS`] top findings.
@@ -406,9 +408,14 @@ pub fn test_notification(
 ) -> Notification {
     let stamp = created_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
     let id = idempotency_id(&["test", &subscription.namespace, &subscription.name, &stamp]);
-    let mut n = Notification::new(id, event, created_at, subscription, image);
-    n.test = true;
-    n
+    Notification {
+        id,
+        created_at,
+        test: true,
+        subscription,
+        image,
+        ..Notification::new(event)
+    }
 }
 
 /// The wire name of an event type.
@@ -565,13 +572,7 @@ pub(crate) mod tests {
                 entry(&format!("CVE-{i:05}"), "p", sev, None)
             })
             .collect();
-        let mut n = Notification::new(
-            "id",
-            EventType::VulnUpdate,
-            DateTime::<Utc>::UNIX_EPOCH,
-            ObjectName::new("ns", "sub"),
-            ImageInfo::default(),
-        );
+        let mut n = Notification::new(EventType::VulnUpdate);
         n.diff = Some(VulnDiff {
             added: many.clone(),
             ..VulnDiff::default()
@@ -595,6 +596,19 @@ pub(crate) mod tests {
         assert_eq!(a, idempotency_id(&["vuln_update", "sha256:ab", "ns/sub"]));
         assert_ne!(idempotency_id(&["ab", "c"]), idempotency_id(&["a", "bc"]));
         assert!(a.starts_with("plimsoll-") && a.len() == "plimsoll-".len() + 32);
+    }
+
+    #[test]
+    fn new_notifications_are_empty_but_for_the_event() {
+        let n = Notification::new(EventType::TagUpdate);
+        assert_eq!(
+            (n.event, n.id.as_str(), n.test),
+            (EventType::TagUpdate, "", false)
+        );
+        assert!(n.diff.is_none() && n.fixes.is_empty() && n.top_findings.is_empty());
+        let ex = Notification::test_example(EventType::PolicyEval);
+        assert_eq!(ex.event_name(), "policy_eval");
+        assert!(ex.verdict.is_some());
     }
 
     #[test]

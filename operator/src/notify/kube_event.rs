@@ -24,6 +24,11 @@ pub struct KubeEvent {
     pub note: String,
 }
 
+/// One line saying what happened: `policy_eval registry/app:1; verdict STOP (was GO); …`.
+pub fn summary(n: &Notification) -> String {
+    event(n).note
+}
+
 /// The Event of `n`. Warnings: a STOP verdict, new vulnerabilities, a fix to apply.
 pub fn event(n: &Notification) -> KubeEvent {
     let stop = n.verdict.as_ref().is_some_and(|v| v.final_action == "STOP");

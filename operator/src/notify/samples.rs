@@ -42,17 +42,17 @@ pub(crate) fn vuln(
 /// A realistic notification of `event` about `registry.example/team/app:1.2`.
 pub(crate) fn sample(event: EventType) -> Notification {
     let created_at: DateTime<Utc> = DateTime::from_timestamp(1_750_000_000, 0).unwrap_or_default();
-    let mut n = Notification::new(
-        super::event::idempotency_id(&[super::event::event_name(event), DIGEST]),
-        event,
+    let mut n = Notification {
+        id: super::event::idempotency_id(&[super::event::event_name(event), DIGEST]),
         created_at,
-        ObjectName::new("team", "app-alerts"),
-        ImageInfo {
+        subscription: ObjectName::new("team", "app-alerts"),
+        image: ImageInfo {
             reference: "registry.example/team/app:1.2".into(),
             digest: Some(DIGEST.into()),
             scan: Some(ObjectName::new("team", "app")),
         },
-    );
+        ..Notification::new(event)
+    };
     let openssl = vuln(
         "CVE-2024-0001",
         "openssl",

@@ -8,8 +8,8 @@
 //! and should accept any `v1=` of the header, so the scheme can carry two signatures while a
 //! key is rotated.
 //!
-//! The key is the Secret value's bytes exactly as stored (no trimming: a trailing newline
-//! written by `echo` into the Secret is part of the key, on both sides).
+//! The key is the Secret value with leading and trailing whitespace removed (a Secret written
+//! with `echo` ends with a newline the receiver's copy of the key does not have).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

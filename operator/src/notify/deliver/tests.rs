@@ -233,7 +233,7 @@ fn slack_target() -> SinkTarget {
 fn env_for(r: &Receiver) -> FakeEnv {
     FakeEnv::with(&[
         ("hook", "url", &format!("{}\n", r.url("/hooks/T0KEN"))),
-        ("hook", "hmac", "whsec-key"),
+        ("hook", "hmac", "whsec-key\n"),
         ("hook", "token", "Bearer s3cret\n"),
         ("slack", "url", &r.url("/services/T000/B000/XXXX")),
     ])
