@@ -234,7 +234,11 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
         })
         .shutdown_on_signal()
-        .run(subscription::reconcile, subscription::error_policy, ctx.clone())
+        .run(
+            subscription::reconcile,
+            subscription::error_policy,
+            ctx.clone(),
+        )
         .for_each(|_| std::future::ready(()));
     let background = {
         let ctx = ctx.clone();
@@ -305,8 +309,7 @@ fn jobs_to_scans(ctx: &Context, job: &Job) -> Vec<ObjectRef<ImageScan>> {
         .state()
         .iter()
         .filter(|s| {
-            s.namespace().as_deref() == Some(ns.as_str())
-                && ctx.job_key(s).job_name() == name
+            s.namespace().as_deref() == Some(ns.as_str()) && ctx.job_key(s).job_name() == name
         })
         .map(|s| ObjectRef::from_obj(s.as_ref()))
         .collect()

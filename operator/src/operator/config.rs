@@ -111,6 +111,15 @@ pub struct OperatorArgs {
     /// Create (or update) the CronJobs suspended.
     #[arg(long, env = "PLIMSOLL_SUSPEND_CRONJOBS", default_value_t = false, action = clap::ArgAction::Set)]
     pub suspend_cronjobs: bool,
+    /// Timeout of one notification request (connection to last byte).
+    #[arg(long, env = "PLIMSOLL_NOTIFICATION_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub notification_timeout: Duration,
+    /// How long after an event its notification is retried before it becomes a dead letter.
+    #[arg(long, env = "PLIMSOLL_NOTIFICATION_RETRY_WINDOW", default_value = "24h", value_parser = parse_duration)]
+    pub notification_retry_window: Duration,
+    /// The first retry's delay cap (doubling per attempt, full jitter, at most an hour).
+    #[arg(long, env = "PLIMSOLL_NOTIFICATION_BACKOFF", default_value = "10s", value_parser = parse_duration)]
+    pub notification_backoff: Duration,
 }
 
 /// A CronJob schedule the Kubernetes API accepts: five fields (`17 */6 * * *`) or a descriptor

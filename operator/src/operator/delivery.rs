@@ -26,8 +26,13 @@ pub const DELIVERY_MANAGER: &str = "plimsoll-operator-delivery";
 const POLL: Duration = Duration::from_secs(1);
 
 /// The delivery settings from the operator's configuration.
-pub fn config(_args: &super::config::OperatorArgs) -> DeliveryConfig {
-    DeliveryConfig::default()
+pub fn config(args: &super::config::OperatorArgs) -> DeliveryConfig {
+    DeliveryConfig {
+        timeout: args.notification_timeout,
+        retry_window: args.notification_retry_window,
+        base_backoff: args.notification_backoff,
+        ..DeliveryConfig::default()
+    }
 }
 
 /// Runs until the process ends.
@@ -87,13 +92,15 @@ async fn record(
             // Deleted since: its entries are delivered or given up; nothing to record.
             continue;
         };
-        let deliveries = records.entry((ns.clone(), name.clone())).or_insert_with(|| {
-            current
-                .status
-                .as_ref()
-                .map(|s| s.deliveries.clone())
-                .unwrap_or_default()
-        });
+        let deliveries = records
+            .entry((ns.clone(), name.clone()))
+            .or_insert_with(|| {
+                current
+                    .status
+                    .as_ref()
+                    .map(|s| s.deliveries.clone())
+                    .unwrap_or_default()
+            });
         crate::notify::apply_reports(deliveries, &reports);
         let api: Api<Subscription> = Api::namespaced(ctx.client.clone(), &ns);
         let patch = serde_json::json!({

@@ -76,7 +76,9 @@ pub async fn run(ctx: Arc<Context>) {
                 "re-matched analyses after a feed change"
             ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "re-matching after a feed change failed; retrying later"),
+            Err(e) => {
+                tracing::warn!(error = %e, "re-matching after a feed change failed; retrying later")
+            }
         }
     }
 }
@@ -127,7 +129,8 @@ async fn rematch(ctx: &Context, digest: &str) -> store::Result<Option<usize>> {
     ctx.metrics.rematched();
     let matches: Vec<crate::matcher::Match> = report.matches.into_iter().map(|m| m.found).collect();
     let new = snapshot_of(&matches);
-    let new_json = serde_json::to_value(&new).map_err(|e| store::Error::encode("rematch", "snapshot JSON", e))?;
+    let new_json = serde_json::to_value(&new)
+        .map_err(|e| store::Error::encode("rematch", "snapshot JSON", e))?;
     let Some(old) = store.vuln_snapshot(digest).await? else {
         store.put_vuln_snapshot(digest, &new_json, now).await?;
         return Ok(None);
@@ -157,15 +160,22 @@ async fn rematch(ctx: &Context, digest: &str) -> store::Result<Option<usize>> {
             })
         })
         .await?;
-        queued += notifications::queue(ctx, scan, EventType::FixAvailable, &base, |sub: &Subscription| {
-            let fixes = notify::fixes_available(&old_entries, &new, sub.spec.min_severity, true);
-            (!fixes.is_empty()).then(|| Notification {
-                counts: Some(counts),
-                fixes,
-                top_findings: top_findings(&new),
-                ..notifications::notification(EventType::FixAvailable, image.clone())
-            })
-        })
+        queued += notifications::queue(
+            ctx,
+            scan,
+            EventType::FixAvailable,
+            &base,
+            |sub: &Subscription| {
+                let fixes =
+                    notify::fixes_available(&old_entries, &new, sub.spec.min_severity, true);
+                (!fixes.is_empty()).then(|| Notification {
+                    counts: Some(counts),
+                    fixes,
+                    top_findings: top_findings(&new),
+                    ..notifications::notification(EventType::FixAvailable, image.clone())
+                })
+            },
+        )
         .await?;
     }
     store.put_vuln_snapshot(digest, &new_json, now).await?;
@@ -216,8 +226,7 @@ pub async fn start_watch_round(ctx: &Context) -> store::Result<u64> {
         .store(u64::try_from(round).unwrap_or(0), Ordering::Relaxed);
     if let Some(cache) = ctx.scans.get() {
         for scan in cache.state() {
-            if scan.spec.suspend != Some(true)
-                && super::analyzer_job::follows_tag(&scan.spec.image)
+            if scan.spec.suspend != Some(true) && super::analyzer_job::follows_tag(&scan.spec.image)
             {
                 let _ = ctx.wake.send(ObjectRef::from_obj(scan.as_ref()));
             }

@@ -386,11 +386,17 @@ async fn notify_changes(
     let Some(digest) = after.digest.as_deref() else {
         return Ok(());
     };
-    let time = |t: Option<&Time>| t.map(|t| t.0.as_millisecond().to_string()).unwrap_or_default();
+    let time = |t: Option<&Time>| {
+        t.map(|t| t.0.as_millisecond().to_string())
+            .unwrap_or_default()
+    };
     let image = super::freshness::image_info(scan, digest);
     let verdict = VerdictChange::from_verdict;
     let notification = super::notifications::notification;
-    let old_digest = before.and_then(|b| b.digest.as_deref());
+    // The digest the previous verdict was about (a Running status may show a digest already).
+    let old_digest = before
+        .filter(|b| b.verdict.is_some())
+        .and_then(|b| b.digest.as_deref());
     // A new analysis: the first one, or the tag moved. Told once the verdict is known.
     if old_digest != Some(digest)
         && let Some(v) = &after.verdict
@@ -689,7 +695,11 @@ async fn write_policy_report(
     ctx: &Context,
 ) {
     use super::policy_report;
-    if !ctx.policy_reports.present(&ctx.client, Instant::now()).await {
+    if !ctx
+        .policy_reports
+        .present(&ctx.client, Instant::now())
+        .await
+    {
         return;
     }
     let Some(ns) = scan.namespace() else {

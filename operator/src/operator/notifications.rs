@@ -10,8 +10,8 @@
 //! - A Subscription selects ImageScans of its own namespace only.
 
 use super::context::Context;
-use crate::crd::subscription::{EventType, Subscription};
 use crate::crd::ImageScan;
+use crate::crd::subscription::{EventType, Subscription};
 use crate::notify::event::event_name;
 use crate::notify::target::sink_name;
 use crate::notify::{ImageInfo, Notification, ObjectName, OutboxPayload, SinkTarget};
@@ -28,7 +28,7 @@ pub fn selects(sub: &Subscription, scan: &ImageScan) -> bool {
     }
     let images = &sub.spec.images;
     let name = scan.name_any();
-    if images.scan_refs.iter().any(|r| *r == name) {
+    if images.scan_refs.contains(&name) {
         return true;
     }
     if let Some(selector) = &images.selector
@@ -82,7 +82,10 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 /// A notification of `event` about `image`, to be completed by the caller; its id and
 /// Subscription are set per sink by [`entries`].
 pub fn notification(event: EventType, image: ImageInfo) -> Notification {
-    Notification::new(String::new(), event, chrono::Utc::now(), ObjectName::default(), image)
+    Notification {
+        image,
+        ..Notification::new(event)
+    }
 }
 
 /// A short stable hash of the parts of an event, for idempotency keys.
@@ -160,7 +163,13 @@ pub async fn queue(
         return Ok(0);
     };
     let subs = cache.state();
-    let entries = entries(subs.iter().map(|s| s.as_ref()), scan, event, base_key, build);
+    let entries = entries(
+        subs.iter().map(|s| s.as_ref()),
+        scan,
+        event,
+        base_key,
+        build,
+    );
     let now = Timestamp::now();
     let mut created = 0;
     for e in &entries {
@@ -187,11 +196,31 @@ mod tests {
     #[test]
     fn globs() {
         let cases = [
-            ("registry.example.com/team/*:release-*", "registry.example.com/team/web:release-1", true),
-            ("registry.example.com/team/*:release-*", "registry.example.com/team/a/web:release-1", false),
-            ("registry.example.com/**:release-*", "registry.example.com/team/a/web:release-1", true),
-            ("registry.example.com/team/web:*", "registry.example.com/team/web:1.2", true),
-            ("registry.example.com/team/web:*", "registry.example.com/team/webapp:1.2", false),
+            (
+                "registry.example.com/team/*:release-*",
+                "registry.example.com/team/web:release-1",
+                true,
+            ),
+            (
+                "registry.example.com/team/*:release-*",
+                "registry.example.com/team/a/web:release-1",
+                false,
+            ),
+            (
+                "registry.example.com/**:release-*",
+                "registry.example.com/team/a/web:release-1",
+                true,
+            ),
+            (
+                "registry.example.com/team/web:*",
+                "registry.example.com/team/web:1.2",
+                true,
+            ),
+            (
+                "registry.example.com/team/web:*",
+                "registry.example.com/team/webapp:1.2",
+                false,
+            ),
             ("docker.io/library/nginx:*", "nginx:1.25", true),
             ("nginx:*", "nginx:1.25", true),
             ("nginx:1.25", "nginx:1.26", false),
@@ -223,8 +252,14 @@ mod tests {
             (scan("web", "shop", "", "nginx:1"), true),
             (scan("api", "shop", "tier: backend", "nginx:1"), true),
             (scan("api", "shop", "tier: frontend", "nginx:1"), false),
-            (scan("x", "shop", "", "registry.example.com/shop/cart:release-3"), true),
-            (scan("x", "shop", "", "registry.example.com/shop/cart:dev"), false),
+            (
+                scan("x", "shop", "", "registry.example.com/shop/cart:release-3"),
+                true,
+            ),
+            (
+                scan("x", "shop", "", "registry.example.com/shop/cart:dev"),
+                false,
+            ),
             (scan("web", "other", "tier: backend", "nginx:1"), false),
         ];
         for (scan, want) in cases {
@@ -237,10 +272,13 @@ mod tests {
         let s = sub(SUB);
         let web = scan("web", "shop", "", "nginx:1");
         let build = |_: &Subscription| {
-            Some(notification(EventType::VulnUpdate, ImageInfo::from_scan(&web)))
+            Some(notification(
+                EventType::VulnUpdate,
+                ImageInfo::from_scan(&web),
+            ))
         };
-        let entries = entries([&s], &web, EventType::VulnUpdate, "sha256:abc/k1", build);
-        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        let queued = entries([&s], &web, EventType::VulnUpdate, "sha256:abc/k1", build);
+        let keys: Vec<&str> = queued.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(
             keys,
             [
@@ -249,7 +287,7 @@ mod tests {
                 "vuln_update/sha256:abc/k1/shop/team/kubernetesEvents"
             ]
         );
-        for e in &entries {
+        for e in &queued {
             assert_eq!(e.payload["notification"]["id"], e.key.as_str());
             assert_eq!(e.payload["notification"]["subscription"]["name"], "team");
             let text = e.payload.to_string();

@@ -11,12 +11,14 @@
 use super::context::Context;
 use super::image_scan::{Error, MANAGER};
 use crate::crd::conditions::{Condition, ConditionStatus, set_condition};
-use crate::crd::subscription::{SecretKeySelector, Subscription, SubscriptionStatus, condition_type};
+use crate::crd::subscription::{
+    SecretKeySelector, Subscription, SubscriptionStatus, condition_type,
+};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,7 +48,9 @@ async fn reconcile_inner(sub: &Subscription, ctx: &Context) -> Result<Action, Er
     for (what, sel, url) in secret_refs(sub) {
         match check_secret(&secrets, sel, url).await? {
             SecretCheck::Ok => {}
-            SecretCheck::Missing(m) | SecretCheck::Invalid(m) => problems.push(format!("{what}: {m}")),
+            SecretCheck::Missing(m) | SecretCheck::Invalid(m) => {
+                problems.push(format!("{what}: {m}"))
+            }
         }
     }
     sync_owned_scans(sub, &ns, ctx).await?;
@@ -138,7 +142,9 @@ async fn sync_owned_scans(sub: &Subscription, ns: &str, ctx: &Context) -> Result
     });
     for (name, image) in &wanted {
         let current = owned.iter().find(|s| s.name_any() == *name);
-        if current.is_some_and(|s| s.spec.image == *image && s.spec.policy_bundle_ref.name == bundle) {
+        if current
+            .is_some_and(|s| s.spec.image == *image && s.spec.policy_bundle_ref.name == bundle)
+        {
             continue;
         }
         let scan = serde_json::json!({
@@ -161,13 +167,20 @@ async fn sync_owned_scans(sub: &Subscription, ns: &str, ctx: &Context) -> Result
             },
             "spec": {"image": image, "policyBundleRef": {"name": bundle}},
         });
-        api.patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&scan))
-            .await?;
+        api.patch(
+            name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&scan),
+        )
+        .await?;
     }
     for s in &owned {
         let name = s.name_any();
         if !wanted.iter().any(|(w, _)| *w == name) {
-            match api.delete(&name, &kube::api::DeleteParams::background()).await {
+            match api
+                .delete(&name, &kube::api::DeleteParams::background())
+                .await
+            {
                 Ok(_) => {}
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => return Err(e.into()),
@@ -187,7 +200,11 @@ pub fn status(
     let mut s = sub.status.clone().unwrap_or_default();
     let generation = sub.metadata.generation;
     let (st, reason, message) = if problems.is_empty() {
-        (ConditionStatus::True, "SinksReady", "every sink's Secret is present".to_owned())
+        (
+            ConditionStatus::True,
+            "SinksReady",
+            "every sink's Secret is present".to_owned(),
+        )
     } else {
         (ConditionStatus::False, "SecretProblem", problems.join("; "))
     };
@@ -237,7 +254,10 @@ async fn check_secret(
         Err(e) => return Err(e.into()),
     };
     let Some(secret) = secret else {
-        return Ok(SecretCheck::Missing(format!("Secret {} not found", sel.name)));
+        return Ok(SecretCheck::Missing(format!(
+            "Secret {} not found",
+            sel.name
+        )));
     };
     let value = secret
         .data
@@ -276,7 +296,11 @@ mod tests {
         let mut sorted = images.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, ["nginx:1.25", "registry.example.com/a/web:1"]);
-        assert_eq!(wanted.len(), 2, "duplicates and wildcards are not scans: {wanted:?}");
+        assert_eq!(
+            wanted.len(),
+            2,
+            "duplicates and wildcards are not scans: {wanted:?}"
+        );
         for (name, _) in &wanted {
             assert!(name.starts_with("team-") && name.len() == 13, "{name}");
         }
@@ -308,7 +332,10 @@ mod tests {
             .map(|(w, s, u)| (w, format!("{}/{}", s.name, s.key), u))
             .collect();
         assert_eq!(refs.len(), 4);
-        assert_eq!(refs[3], ("Slack webhook URL".into(), "slack/url".into(), true));
+        assert_eq!(
+            refs[3],
+            ("Slack webhook URL".into(), "slack/url".into(), true)
+        );
         let now = Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
         let s = status(&sub, &[], 2, now.clone());
         assert_eq!(s.observed_generation, Some(3));

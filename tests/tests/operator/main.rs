@@ -7,7 +7,9 @@
 mod support;
 
 mod cronjobs;
+mod freshness;
 mod harness;
+mod receiver;
 
 use harness::{
     Cluster, Operator, condition, default_bundle, image_scan, phase, push_layout, push_small_image,

@@ -55,7 +55,12 @@ impl Drop for Receiver {
     }
 }
 
-async fn handle(State(inner): State<Arc<Inner>>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn handle(
+    State(inner): State<Arc<Inner>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let mode = inner
         .mode
         .lock()
@@ -116,19 +121,12 @@ impl Receiver {
             .unwrap_or_default()
     }
 
-    /// Requests to `path` answered 2xx.
-    pub fn delivered(&self, path: &str) -> Vec<Received> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path && (200..300).contains(&r.answered))
-            .collect()
-    }
-
     /// Waits until `pred` holds for the requests; returns them.
     pub async fn wait_for(
         &self,
         what: &str,
         timeout: Duration,
+        diagnostics: &dyn Fn() -> String,
         pred: impl Fn(&[Received]) -> bool,
     ) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -139,10 +137,11 @@ impl Receiver {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}; received: {:#?}",
+                "timed out waiting for {what}; received: {:#?}\n{}",
                 r.iter()
                     .map(|r| (&r.path, r.answered, r.body.to_string()))
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>(),
+                diagnostics()
             );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
