@@ -49,7 +49,12 @@ async fn token(cluster: &Cluster) -> String {
 
 /// `kubectl create job NAME --from=cronjob/CJ`, then waits for it to finish; panics with the
 /// pod's log when it fails.
-async fn run_manually(cluster: &Cluster, op: &Operator, cronjob: &CronJob, name: &str) -> String {
+pub(super) async fn run_manually(
+    cluster: &Cluster,
+    op: &Operator,
+    cronjob: &CronJob,
+    name: &str,
+) -> String {
     let value = serde_json::to_value(cronjob).expect("CronJob JSON");
     let job: Job =
         serde_json::from_value(plimsoll_e2e::jobs::job_from_cronjob(&value, name)).expect("Job");

@@ -7,8 +7,8 @@ use super::harness::{
 };
 use super::receiver::{Mode, Received, Receiver};
 use super::{LONG, db_in, support};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use kube::api::{Api, PostParams};
+use k8s_openapi::api::batch::v1::CronJob;
+use kube::api::Api;
 use plimsoll::crd::Subscription;
 use std::path::Path;
 use std::time::Duration;
@@ -82,9 +82,9 @@ fn subscription(
     })
 }
 
-/// `kubectl create job NAME --from=cronjob/CRONJOB` in the operator's namespace, then waits for
-/// it to complete.
-async fn run_cronjob(cluster: &Cluster, cronjob: &str, name: &str) {
+/// `kubectl create job NAME --from=cronjob/CRONJOB` in the operator's namespace, once the
+/// operator has created the CronJob; waits for the Job to complete.
+async fn run_cronjob(cluster: &Cluster, op: &Operator, cronjob: &str, name: &str) {
     let cronjobs: Api<CronJob> = Api::namespaced(cluster.client.clone(), "default");
     let cj = tokio::time::timeout(LONG, async {
         loop {
@@ -96,50 +96,7 @@ async fn run_cronjob(cluster: &Cluster, cronjob: &str, name: &str) {
     })
     .await
     .unwrap_or_else(|_| panic!("the operator created CronJob {cronjob}"));
-    let job = plimsoll_e2e::jobs::job_from_cronjob(&serde_json::to_value(&cj).expect("json"), name);
-    let job: Job = serde_json::from_value(job).expect("Job");
-    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), "default");
-    jobs.create(&PostParams::default(), &job)
-        .await
-        .expect("create the manual Job");
-    let done = tokio::time::timeout(LONG, async {
-        loop {
-            let j = jobs.get(name).await.expect("get Job");
-            let conds = j
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.clone())
-                .unwrap_or_default();
-            if let Some(c) = conds
-                .iter()
-                .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
-            {
-                return (c.type_.clone(), j);
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("Job {name} ends"));
-    if done.0 != "Complete" {
-        let pods: Api<k8s_openapi::api::core::v1::Pod> =
-            Api::namespaced(cluster.client.clone(), "default");
-        let list = pods
-            .list(&kube::api::ListParams::default().labels(&format!("job-name={name}")))
-            .await
-            .expect("pods");
-        let mut logs = String::new();
-        for p in list.items {
-            let pod = p.metadata.name.unwrap_or_default();
-            logs.push_str(
-                &pods
-                    .logs(&pod, &Default::default())
-                    .await
-                    .unwrap_or_default(),
-            );
-        }
-        panic!("Job {name} failed: {:?}\n{logs}", done.1.status);
-    }
+    super::cronjobs::run_manually(cluster, op, &cj, name).await;
 }
 
 /// The operator log's last lines, for a failed wait.
@@ -196,7 +153,7 @@ async fn setup(events: &[&str], initial_feed: &[serde_json::Value]) -> Option<Se
     write_feed(&feed_dir, initial_feed);
     let feed_arg = feed_dir.display().to_string();
     let op = Operator::start(&cluster, &db, &[("PLIMSOLL_FEED_SOURCES", &feed_arg)]).await;
-    run_cronjob(&cluster, "plimsoll-feed-sync", "sync-1").await;
+    run_cronjob(&cluster, &op, "plimsoll-feed-sync", "sync-1").await;
     let hook = Receiver::start().await;
     cluster.namespace("shop").await;
     secret(
@@ -299,7 +256,7 @@ async fn a_feed_push_re_matches_and_notifies_with_the_diff() {
             pypi_record("PYSEC-2023-74"),
         ],
     );
-    run_cronjob(&s.cluster, "plimsoll-feed-sync", "sync-2").await;
+    run_cronjob(&s.cluster, &s.op, "plimsoll-feed-sync", "sync-2").await;
     let scan = s
         .cluster
         .wait_scan("shop", "web", LONG, |sc| {
@@ -371,7 +328,7 @@ async fn a_feed_push_re_matches_and_notifies_with_the_diff() {
     // The same feed again changes nothing and notifies nothing.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = s.hook.requests().len();
-    run_cronjob(&s.cluster, "plimsoll-feed-sync", "sync-3").await;
+    run_cronjob(&s.cluster, &s.op, "plimsoll-feed-sync", "sync-3").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let after = s.hook.requests();
     assert_eq!(
@@ -421,7 +378,7 @@ async fn a_fix_appearing_calls_the_rebuild_webhook_once() {
         .expect("counts");
     assert_eq!(counts.fixable, 0, "{counts:?}");
     write_feed(&s.feed_dir, &[pypi_record("PYSEC-2018-28")]);
-    run_cronjob(&s.cluster, "plimsoll-feed-sync", "sync-2").await;
+    run_cronjob(&s.cluster, &s.op, "plimsoll-feed-sync", "sync-2").await;
     let got = s
         .hook
         .wait_for("fix_available", LONG, &|| tail(&s.op), |r| {
@@ -431,7 +388,7 @@ async fn a_fix_appearing_calls_the_rebuild_webhook_once() {
     let fa = events_of(&got, "fix_available");
     assert_eq!(fa[0].body["fixes"][0]["vulnId"], "CVE-2018-18074");
     assert_eq!(fa[0].body["fixes"][0]["fixedIn"], "2.20.0");
-    run_cronjob(&s.cluster, "plimsoll-feed-sync", "sync-3").await;
+    run_cronjob(&s.cluster, &s.op, "plimsoll-feed-sync", "sync-3").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
         events_of(&s.hook.requests(), "fix_available").len(),
@@ -450,7 +407,7 @@ async fn a_moved_tag_is_found_by_the_watch_cronjob() {
     // Same tag, new content.
     let new = push_small_image(&s.reg, &s.repo_name, "1", 2).await;
     assert_ne!(old, new);
-    run_cronjob(&s.cluster, "plimsoll-watch", "watch-1").await;
+    run_cronjob(&s.cluster, &s.op, "plimsoll-watch", "watch-1").await;
     let scan = s
         .cluster
         .wait_scan("shop", "web", LONG, |sc| {
@@ -470,7 +427,7 @@ async fn a_moved_tag_is_found_by_the_watch_cronjob() {
     assert_eq!(tu[0].body["tag"]["previousDigest"], old.as_str());
     assert_eq!(tu[0].body["tag"]["digest"], new.as_str());
     // A second round with the tag unchanged: no new analysis, no notification.
-    run_cronjob(&s.cluster, "plimsoll-watch", "watch-2").await;
+    run_cronjob(&s.cluster, &s.op, "plimsoll-watch", "watch-2").await;
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert_eq!(events_of(&s.hook.requests(), "tag_update").len(), 1);
     let _ = &s.image;
