@@ -332,7 +332,9 @@ pub fn token_secret(job: &Job, token: &str) -> Secret {
         name: job.metadata.name.clone().unwrap_or_default(),
         uid: job.metadata.uid.clone().unwrap_or_default(),
         controller: Some(true),
-        block_owner_deletion: Some(true),
+        // Not `blockOwnerDeletion`: with OpenShift's owner-reference admission it needs
+        // `update` on `jobs/finalizers`, and nothing needs the Job's deletion to wait.
+        block_owner_deletion: None,
     };
     Secret {
         metadata: ObjectMeta {

@@ -162,7 +162,6 @@ async fn sync_owned_scans(sub: &Subscription, ns: &str, ctx: &Context) -> Result
                     "name": sub.name_any(),
                     "uid": uid,
                     "controller": true,
-                    "blockOwnerDeletion": true,
                 }],
             },
             "spec": {"image": image, "policyBundleRef": {"name": bundle}},

@@ -565,3 +565,108 @@ async fn deliveries_survive_a_receiver_outage_and_an_operator_restart() {
         "retries carry the same key"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pattern_without_wildcards_gets_an_owned_scan() {
+    let Some(reg) = registry("PLIMSOLL_TEST_REGISTRY") else {
+        return;
+    };
+    let cluster = Cluster::start().await;
+    let db = db_in(&cluster, "op.db");
+    harness::seed_feeds(&db, cluster.dir.path());
+    let op = Operator::start(&cluster, &db, &[]).await;
+    let hook = Receiver::start().await;
+    cluster.namespace("web").await;
+    secret(
+        &cluster,
+        "web",
+        "hook",
+        &[("url", &format!("{}/hook", hook.url))],
+    )
+    .await;
+    let _: plimsoll::crd::PolicyBundle = cluster
+        .apply("web", &harness::default_bundle("default"))
+        .await;
+    let repo_name = support::registry::unique_repo("e2e-pattern");
+    let digest = push_small_image(&reg, &repo_name, "1", 4).await;
+    let image = format!("{reg}/{repo_name}:1");
+    let sub = serde_json::json!({
+        "apiVersion": "plimsoll.dev/v1alpha1",
+        "kind": "Subscription",
+        "metadata": {"name": "follow"},
+        "spec": {
+            "images": {"patterns": [image]},
+            "events": ["analysis_update"],
+            "sinks": {
+                "webhook": {"urlSecretRef": {"name": "hook", "key": "url"}},
+                "kubernetesEvents": {"enabled": true},
+            },
+        },
+    });
+    let sub: Subscription = cluster.apply("web", &sub).await;
+    // The operator creates the scan, owned by the Subscription, and it reaches a verdict.
+    let scans = cluster.scans("web");
+    let owned = tokio::time::timeout(LONG, async {
+        loop {
+            let list = scans.list(&Default::default()).await.expect("list scans");
+            if let Some(s) = list.items.into_iter().find(|s| s.spec.image == image) {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no ImageScan for the pattern\n{}", tail(&op)));
+    let name = owned.metadata.name.clone().expect("name");
+    assert!(name.starts_with("follow-"), "{name}");
+    let owner = &owned.metadata.owner_references.clone().unwrap_or_default()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.controller),
+        ("Subscription", Some(true))
+    );
+    assert_eq!(Some(owner.uid.as_str()), sub.metadata.uid.as_deref());
+    let scan = cluster.wait_scan("web", &name, LONG, settled).await;
+    assert_eq!(
+        scan.status.and_then(|s| s.digest).as_deref(),
+        Some(digest.as_str())
+    );
+    let got = hook
+        .wait_for("analysis_update", LONG, &|| tail(&op), |r| {
+            !events_of(r, "analysis_update").is_empty()
+        })
+        .await;
+    assert_eq!(
+        events_of(&got, "analysis_update")[0].body["image"]["scan"]["name"],
+        name.as_str()
+    );
+    // The Kubernetes Events sink: an Event on the scan.
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(cluster.client.clone(), "web");
+    tokio::time::timeout(LONG, async {
+        loop {
+            let list = events.list(&Default::default()).await.expect("events");
+            if list.items.iter().any(|e| {
+                e.reason.as_deref() == Some("AnalysisUpdated")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
+            }) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no AnalysisUpdated Event on {name}\n{}", tail(&op)));
+    // The pattern goes: so does the scan.
+    let mut without = serde_json::to_value(&sub).expect("json");
+    without["spec"]["images"] = serde_json::json!({"scanRefs": ["other"]});
+    without["metadata"] = serde_json::json!({"name": "follow"});
+    without.as_object_mut().map(|o| o.remove("status"));
+    let _: Subscription = cluster.apply("web", &without).await;
+    tokio::time::timeout(LONG, async {
+        while scans.get_opt(&name).await.expect("get").is_some() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the owned scan was not deleted\n{}", tail(&op)));
+}
