@@ -21,7 +21,7 @@
 //!   everything: analyses are matched when they are first evaluated.
 
 use super::context::Context;
-use super::notifications;
+use super::notifications::{self, QueueError};
 use crate::crd::ImageScan;
 use crate::crd::subscription::{EventType, Subscription};
 use crate::notify::event::MAX_TOP_FINDINGS;
@@ -84,7 +84,7 @@ pub async fn run(ctx: Arc<Context>) {
 }
 
 /// One pass over the feed change log.
-pub async fn process_feed_changes(ctx: &Context) -> store::Result<Pass> {
+pub async fn process_feed_changes(ctx: &Context) -> Result<Pass, QueueError> {
     let store = &ctx.store;
     let latest = store.latest_feed_change().await?;
     let Some(cursor) = store.cursor(FEED_CURSOR).await? else {
@@ -96,6 +96,10 @@ pub async fn process_feed_changes(ctx: &Context) -> store::Result<Pass> {
     let Some(latest) = latest.filter(|l| l.unix_millis() > cursor) else {
         return Ok(Pass::default());
     };
+    // Which scans show a digest comes from the watch: wait for its first list.
+    if let Some(scans) = ctx.scans.get() {
+        notifications::listed(scans).await?;
+    }
     let overlap = i64::try_from(OVERLAP.as_millis()).unwrap_or(i64::MAX);
     let packages = store
         .changed_since(Timestamp::from_unix_millis(cursor.saturating_sub(overlap)))
@@ -118,7 +122,7 @@ pub async fn process_feed_changes(ctx: &Context) -> store::Result<Pass> {
 }
 
 /// Re-matches one stored analysis; `Some(notifications queued)` when its vulnerabilities changed.
-async fn rematch(ctx: &Context, digest: &str) -> store::Result<Option<usize>> {
+async fn rematch(ctx: &Context, digest: &str) -> Result<Option<usize>, QueueError> {
     let store = &ctx.store;
     let Some(stored) = store.get_analysis(digest).await? else {
         return Ok(None);

@@ -49,6 +49,8 @@ pub enum Error {
     Token(getrandom::Error),
     #[error("the object has no {0}")]
     Missing(&'static str),
+    #[error(transparent)]
+    Queue(#[from] super::notifications::QueueError),
 }
 
 fn now_time() -> Time {

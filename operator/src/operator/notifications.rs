@@ -150,6 +150,29 @@ pub fn entries<'a>(
     out
 }
 
+/// How long a queue waits for the Subscription watch's first list.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("the watch has not listed the objects yet; notifications are decided later")]
+    NotReady,
+}
+
+/// Waits (a while) until a watch cache has had its first list.
+pub async fn listed<K>(cache: &kube::runtime::reflector::Store<K>) -> Result<(), QueueError>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    match tokio::time::timeout(READY_WAIT, cache.wait_until_ready()).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(QueueError::NotReady),
+    }
+}
+
 /// Queues [`entries`] for the Subscriptions the watch sees and wakes the deliverer. Returns how
 /// many new entries were queued (entries already queued under the same key are not counted).
 pub async fn queue(
@@ -158,10 +181,13 @@ pub async fn queue(
     event: EventType,
     base_key: &str,
     build: impl Fn(&Subscription) -> Option<Notification>,
-) -> Result<usize, crate::store::Error> {
+) -> Result<usize, QueueError> {
     let Some(cache) = ctx.subscriptions.get() else {
         return Ok(0);
     };
+    // Right after a start the watch may not have listed the Subscriptions yet: deciding on an
+    // empty cache would drop the notification.
+    listed(cache).await?;
     let subs = cache.state();
     let entries = entries(
         subs.iter().map(|s| s.as_ref()),
