@@ -4,10 +4,10 @@
 //! simulator and reaches the operator's ingest API with the token from the Secret, and a
 //! restart with another configuration updates the CronJobs and rotates the token.
 
-use super::harness::{Cluster, Operator, repo};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, ListParams, LogParams, PostParams};
+use super::harness::{Cluster, Operator, repo, run_manually};
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
 use std::time::{Duration, Instant};
 
 const NS: &str = "default";
@@ -45,68 +45,6 @@ async fn token(cluster: &Cluster) -> String {
         .expect("the token Secret");
     let data = secret.data.expect("data");
     String::from_utf8(data["token"].0.clone()).expect("UTF-8 token")
-}
-
-/// `kubectl create job NAME --from=cronjob/CJ`, then waits for it to finish; panics with the
-/// pod's log when it fails.
-pub(super) async fn run_manually(
-    cluster: &Cluster,
-    op: &Operator,
-    cronjob: &CronJob,
-    name: &str,
-) -> String {
-    let value = serde_json::to_value(cronjob).expect("CronJob JSON");
-    let job: Job =
-        serde_json::from_value(plimsoll_e2e::jobs::job_from_cronjob(&value, name)).expect("Job");
-    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), NS);
-    jobs.create(&PostParams::default(), &job)
-        .await
-        .expect("create the manual Job");
-    let start = Instant::now();
-    let outcome = loop {
-        let j = jobs.get(name).await.expect("get Job");
-        let done = j
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|cs| {
-                cs.iter()
-                    .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
-                    .map(|c| c.type_.clone())
-            });
-        if let Some(done) = done {
-            break done;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "Job {name} did not finish: {:?}\n{}",
-            j.status,
-            op.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), NS);
-    let listed = pods
-        .list(&ListParams::default().labels(&format!("job-name={name}")))
-        .await
-        .expect("list pods");
-    let mut log = String::new();
-    for p in &listed.items {
-        let pod_name = p.metadata.name.clone().unwrap_or_default();
-        log.push_str(
-            &pods
-                .logs(&pod_name, &LogParams::default())
-                .await
-                .unwrap_or_default(),
-        );
-    }
-    assert_eq!(
-        outcome,
-        "Complete",
-        "Job {name}: pod log:\n{log}\noperator log:\n{}",
-        op.logs()
-    );
-    log
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

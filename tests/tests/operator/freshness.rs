@@ -96,7 +96,7 @@ async fn run_cronjob(cluster: &Cluster, op: &Operator, cronjob: &str, name: &str
     })
     .await
     .unwrap_or_else(|_| panic!("the operator created CronJob {cronjob}"));
-    super::cronjobs::run_manually(cluster, op, &cj, name).await;
+    super::harness::run_manually(cluster, op, &cj, name).await;
 }
 
 /// The operator log's last lines, for a failed wait.

@@ -8,10 +8,10 @@
     reason = "test diagnostics; a test-only module"
 )]
 
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use plimsoll::crd::{ImageScan, PolicyBundle};
@@ -482,4 +482,66 @@ pub fn image_scan(name: &str, image: &str, bundle: &str) -> serde_json::Value {
         "metadata": {"name": name},
         "spec": {"image": image, "policyBundleRef": {"name": bundle}},
     })
+}
+
+/// `kubectl create job NAME --from=cronjob/CJ` in the operator's namespace (`default`), then waits for it to finish; panics with the
+/// pod's log when it fails.
+pub async fn run_manually(
+    cluster: &Cluster,
+    op: &Operator,
+    cronjob: &CronJob,
+    name: &str,
+) -> String {
+    let value = serde_json::to_value(cronjob).expect("CronJob JSON");
+    let job: Job =
+        serde_json::from_value(plimsoll_e2e::jobs::job_from_cronjob(&value, name)).expect("Job");
+    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), "default");
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("create the manual Job");
+    let start = Instant::now();
+    let outcome = loop {
+        let j = jobs.get(name).await.expect("get Job");
+        let done = j
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+                    .map(|c| c.type_.clone())
+            });
+        if let Some(done) = done {
+            break done;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "Job {name} did not finish: {:?}\n{}",
+            j.status,
+            op.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "default");
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("job-name={name}")))
+        .await
+        .expect("list pods");
+    let mut log = String::new();
+    for p in &listed.items {
+        let pod_name = p.metadata.name.clone().unwrap_or_default();
+        log.push_str(
+            &pods
+                .logs(&pod_name, &LogParams::default())
+                .await
+                .unwrap_or_default(),
+        );
+    }
+    assert_eq!(
+        outcome,
+        "Complete",
+        "Job {name}: pod log:\n{log}\noperator log:\n{}",
+        op.logs()
+    );
+    log
 }

@@ -26,6 +26,9 @@ pub struct Received {
     pub raw: Vec<u8>,
     /// What the receiver answered (0 when it hung).
     pub answered: u16,
+    /// When it arrived.
+    #[allow(dead_code, reason = "read by the freshness benchmark")]
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -80,6 +83,7 @@ async fn handle(
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
         raw: body.to_vec(),
         answered,
+        at: std::time::Instant::now(),
     };
     if let Ok(mut r) = inner.requests.lock() {
         r.push(received);
