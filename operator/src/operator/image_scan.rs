@@ -337,7 +337,12 @@ async fn previous_while_rechecking(
     if !key.rechecks() || key.rescan.is_some() {
         return Ok(None);
     }
-    let Some(status) = &scan.status else {
+    // Only the analysis of this spec: an edited image is not a re-check.
+    let Some(status) = scan
+        .status
+        .as_ref()
+        .filter(|s| s.observed_generation == scan.metadata.generation)
+    else {
         return Ok(None);
     };
     let (Some(digest), Some(version), Some(at)) = (
@@ -417,7 +422,9 @@ async fn notify_changes(
         };
         super::notifications::queue(ctx, scan, Event::AnalysisUpdate, &base, |_| Some(n.clone()))
             .await?;
-        if let Some(old) = old_digest {
+        // The same spec with another digest: the tag moved (an edited image is not a move).
+        let same_spec = before.and_then(|b| b.observed_generation) == after.observed_generation;
+        if let Some(old) = old_digest.filter(|_| same_spec) {
             let n = Notification {
                 verdict: Some(verdict(v, None)),
                 counts: after.vulnerabilities,
