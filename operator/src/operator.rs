@@ -137,7 +137,6 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         claims: Mutex::new(Default::default()),
         errors: Mutex::new(Default::default()),
         feeds_changed: tokio::sync::Notify::new(),
-        watch_requested: tokio::sync::Notify::new(),
         cronjob_token_sha256: std::sync::RwLock::new(None),
         watch_round: std::sync::atomic::AtomicU64::new(0),
         subscriptions: OnceLock::new(),

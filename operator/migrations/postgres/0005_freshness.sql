@@ -12,3 +12,9 @@ CREATE TABLE cursors (
     name TEXT PRIMARY KEY,
     value BIGINT NOT NULL
 );
+-- The SHA-256 of tokens the operator hands out for its own use (the CronJobs' token), so every
+-- replica can check a request, not only the leader that made the token.
+CREATE TABLE service_tokens (
+    name TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL
+);

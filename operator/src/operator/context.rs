@@ -44,10 +44,8 @@ pub struct Context {
     /// the stored analyses the change touches. The store's change log is the durable record;
     /// this only wakes the task early.
     pub feeds_changed: Notify,
-    /// Signalled when the watch CronJob asks for every followed tag to be checked.
-    pub watch_requested: Notify,
-    /// SHA-256 (hex) of the token the operator's CronJobs present to the ingest API; `None`
-    /// until this replica leads and has created the CronJobs' Secret.
+    /// SHA-256 (hex) of the token the operator's CronJobs present to the ingest API, as this
+    /// replica made it when it took the lead (the store holds the current one for all replicas).
     pub cronjob_token_sha256: RwLock<Option<String>>,
     /// The current tag-watch round (the store's `watch_round` cursor); part of analyzer Job keys.
     pub watch_round: AtomicU64,

@@ -65,6 +65,8 @@ const WATCH_DEADLINE: Duration = Duration::from_secs(600);
 pub enum Error {
     #[error("creating the CronJobs' token: {0}")]
     Token(getrandom::Error),
+    #[error("recording the CronJobs' token: {0}")]
+    Store(#[from] crate::store::Error),
     #[error("{0}: it still existed after five deletions")]
     Conflict(String),
     #[error("{what}: {source}")]
@@ -79,6 +81,9 @@ fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
     let what = what.into();
     move |source| Error::Kube { what, source }
 }
+
+/// The name of the CronJobs' token hash in the store.
+pub const TOKEN_NAME: &str = "cronjobs";
 
 /// `app.kubernetes.io/*` labels of a CronJob, its Jobs and their pods.
 pub fn labels(component: &str) -> BTreeMap<String, String> {
@@ -267,6 +272,10 @@ pub async fn ensure(
 ) -> Result<(), Error> {
     let token = new_token().map_err(Error::Token)?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &config.pod_namespace);
+    // The store first: a replica that finds the new token in a request checks it there.
+    ctx.store
+        .set_service_token(TOKEN_NAME, &token_hash(&token))
+        .await?;
     replace_secret(&secrets, &token_secret(config, &token)).await?;
     if let Ok(mut hash) = ctx.cronjob_token_sha256.write() {
         *hash = Some(token_hash(&token));

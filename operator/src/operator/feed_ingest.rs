@@ -103,28 +103,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Checks the CronJob token of the request.
-fn authenticate(ctx: &Context, headers: &HeaderMap) -> Result<(), ApiError> {
-    let expected = ctx
-        .cronjob_token_sha256
-        .read()
-        .ok()
-        .and_then(|h| h.clone())
-        .ok_or_else(|| {
-            err(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the CronJob token is not set up yet (this replica does not lead, or just \
-                 started): retry",
-            )
-        })?;
+/// Checks the CronJob token of the request against this replica's copy of its hash, else the
+/// store's (a follower, or a leader whose token a newer leader replaced).
+async fn authenticate(ctx: &Context, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| err(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
-    if constant_time_eq(token_hash(token).as_bytes(), expected.as_bytes()) {
+        .filter(|t| !t.is_empty());
+    let local = ctx.cronjob_token_sha256.read().ok().and_then(|h| h.clone());
+    if let (Some(t), Some(h)) = (token, &local)
+        && constant_time_eq(token_hash(t).as_bytes(), h.as_bytes())
+    {
+        return Ok(());
+    }
+    let stored = ctx
+        .store
+        .service_token(super::cronjobs::TOKEN_NAME)
+        .await?
+        .or(local)
+        .ok_or_else(|| {
+            err(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the CronJob token is not set up yet (no replica leads yet, or it just started): retry",
+            )
+        })?;
+    let token = token.ok_or_else(|| err(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
+    if constant_time_eq(token_hash(token).as_bytes(), stored.as_bytes()) {
         Ok(())
     } else {
         Err(err(StatusCode::UNAUTHORIZED, "unknown token"))
@@ -137,14 +143,23 @@ fn status_of<T>(r: &Result<T, ApiError>, ok: StatusCode) -> u16 {
 }
 
 async fn watch(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let r = authenticate(&s.ctx, &headers);
+    // The round is started in the store, so any replica can take the request; the leader
+    // wakes the scans at once if it is this one, else within a minute (its freshness task).
+    let r = match authenticate(&s.ctx, &headers).await {
+        Ok(()) => super::freshness::start_watch_round(&s.ctx)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
     s.ctx
         .metrics
         .ingest("watch", status_of(&r, StatusCode::ACCEPTED), 0);
     match r {
-        Ok(()) => {
-            s.ctx.watch_requested.notify_one();
-            tracing::info!("the watch CronJob asked for a check of every followed tag");
+        Ok(round) => {
+            tracing::info!(
+                round,
+                "the watch CronJob asked for a check of every followed tag"
+            );
             (StatusCode::ACCEPTED, Json(WatchResponse { accepted: true })).into_response()
         }
         Err(e) => e.into_response(),
@@ -163,7 +178,7 @@ async fn list(State(s): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn list_inner(ctx: &Context, headers: &HeaderMap) -> Result<SourcesResponse, ApiError> {
-    authenticate(ctx, headers)?;
+    authenticate(ctx, headers).await?;
     let sources = ctx.store.feed_sources().await?;
     Ok(SourcesResponse {
         sources: sources
@@ -254,7 +269,7 @@ async fn push_inner(
     body: Body,
     received: &mut usize,
 ) -> Result<PushResponse, ApiError> {
-    authenticate(ctx, headers)?;
+    authenticate(ctx, headers).await?;
     let cap = ctx.config.max_feed_push_bytes;
     let bytes = read_capped(headers, body, cap, received).await?;
     let encoding = content_encoding(headers);

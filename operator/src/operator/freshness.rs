@@ -7,7 +7,7 @@
 //! digest, stores the new snapshot (which makes those scans evaluate again: `policy_eval` comes
 //! from there) and moves the cursor.
 //!
-//! Tag watch: a watch request starts a new round; a round is part of each tag-following scan's
+//! Tag watch: a watch request (to any replica) starts a new round in the store; a round is part of each tag-following scan's
 //! analyzer Job key, so every followed tag gets one new Job that resolves it again and analyzes
 //! only a digest the store does not have.
 //!
@@ -52,20 +52,19 @@ pub struct Pass {
     pub queued: usize,
 }
 
-/// Runs until the process ends: feed passes when signalled (and every minute), watch rounds
-/// when asked.
+/// Runs until the process ends: feed passes when signalled (and every minute), and every
+/// minute a look at the stored watch round (a follower may have started one).
 pub async fn run(ctx: Arc<Context>) {
     loop {
         tokio::select! {
             () = ctx.feeds_changed.notified() => {}
-            () = ctx.watch_requested.notified() => {
-                match start_watch_round(&ctx).await {
-                    Ok(round) => tracing::info!(round, "tag watch round started"),
-                    Err(e) => tracing::warn!(error = %e, "cannot start a tag watch round"),
+            () = tokio::time::sleep(PERIOD) => {
+                match follow_watch_round(&ctx).await {
+                    Ok(Some(round)) => tracing::info!(round, "tag watch round started by another replica"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot read the tag watch round"),
                 }
-                continue;
             }
-            () = tokio::time::sleep(PERIOD) => {}
         }
         match process_feed_changes(&ctx).await {
             Ok(p) if p.images > 0 => tracing::info!(
@@ -221,13 +220,29 @@ fn scans_on(ctx: &Context, digest: &str) -> Vec<Arc<ImageScan>> {
         .collect()
 }
 
-/// Starts a new tag-watch round and wakes every scan that follows a tag.
+/// Starts a new tag-watch round (in the store, so any replica may) and wakes every scan that
+/// follows a tag.
 pub async fn start_watch_round(ctx: &Context) -> store::Result<u64> {
     let current = ctx.store.cursor(WATCH_ROUND).await?.unwrap_or(0);
     let round = current.saturating_add(1);
     ctx.store.set_cursor(WATCH_ROUND, round).await?;
-    ctx.watch_round
-        .store(u64::try_from(round).unwrap_or(0), Ordering::Relaxed);
+    let round = u64::try_from(round).unwrap_or(0);
+    enter_round(ctx, round);
+    Ok(round)
+}
+
+/// Takes up a round another replica started; returns it when it is new here.
+async fn follow_watch_round(ctx: &Context) -> store::Result<Option<u64>> {
+    let stored = u64::try_from(ctx.store.cursor(WATCH_ROUND).await?.unwrap_or(0)).unwrap_or(0);
+    if stored <= ctx.watch_round.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    enter_round(ctx, stored);
+    Ok(Some(stored))
+}
+
+fn enter_round(ctx: &Context, round: u64) {
+    ctx.watch_round.store(round, Ordering::Relaxed);
     if let Some(cache) = ctx.scans.get() {
         for scan in cache.state() {
             if scan.spec.suspend != Some(true) && super::analyzer_job::follows_tag(&scan.spec.image)
@@ -236,7 +251,6 @@ pub async fn start_watch_round(ctx: &Context) -> store::Result<u64> {
             }
         }
     }
-    Ok(u64::try_from(round).unwrap_or(0))
 }
 
 /// The watch round stored, for a (new) leader.

@@ -1,5 +1,6 @@
 //! What keeps verdicts fresh: each image's last reported vulnerability list (a snapshot that a
-//! feed change is diffed against) and named cursors of background work.
+//! feed change is diffed against), named cursors of background work, and the hash of the
+//! CronJobs' token (so every replica can check their requests).
 //!
 //! Traps:
 //! - The snapshot is written only after the notifications its change causes are queued, so a
@@ -114,6 +115,34 @@ impl Store {
         Ok(())
     }
 
+    /// Records the SHA-256 (hex) of the token named `name`, replacing the previous one.
+    pub async fn set_service_token(&self, name: &str, sha256: &str) -> Result<()> {
+        const OP: &str = "set_service_token";
+        with_pool!(self, |pool, _d| {
+            sqlx::query(
+                "INSERT INTO service_tokens (name, sha256) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256",
+            )
+            .bind(name)
+            .bind(sha256)
+            .execute(pool)
+            .await
+            .map_err(query_err(OP))?;
+        });
+        Ok(())
+    }
+
+    pub async fn service_token(&self, name: &str) -> Result<Option<String>> {
+        const OP: &str = "service_token";
+        Ok(with_pool!(self, |pool, _d| {
+            sqlx::query_scalar("SELECT sha256 FROM service_tokens WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .map_err(query_err(OP))?
+        }))
+    }
+
     /// The time of the latest recorded feed change (any package), if any.
     pub async fn latest_feed_change(&self) -> Result<Option<Timestamp>> {
         const OP: &str = "latest_feed_change";
@@ -158,6 +187,10 @@ mod tests {
             assert_eq!(store.cursor("feed_changes").await.expect("read"), Some(9));
             assert_eq!(store.cursor("watch_epoch").await.expect("read"), Some(1));
             assert_eq!(store.latest_feed_change().await.expect("none"), None);
+            assert_eq!(store.service_token("cronjobs").await.expect("read"), None);
+            store.set_service_token("cronjobs", "aa").await.expect("set");
+            store.set_service_token("cronjobs", "bb").await.expect("replace");
+            assert_eq!(store.service_token("cronjobs").await.expect("read").as_deref(), Some("bb"));
         }
     }
 }

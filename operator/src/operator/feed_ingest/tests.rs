@@ -73,7 +73,6 @@ async fn start(extra: &[&str]) -> Server {
         claims: Mutex::new(Default::default()),
         errors: Mutex::new(Default::default()),
         feeds_changed: tokio::sync::Notify::new(),
-        watch_requested: tokio::sync::Notify::new(),
         cronjob_token_sha256: RwLock::new(Some(token_hash(TOKEN))),
         watch_round: std::sync::atomic::AtomicU64::new(0),
         subscriptions: OnceLock::new(),
@@ -577,9 +576,15 @@ async fn tokens_caps_and_names_are_checked() {
     assert_eq!(r.status().as_u16(), 202);
     let answer: WatchResponse = r.json().await.expect("JSON");
     assert!(answer.accepted);
-    tokio::time::timeout(Duration::from_secs(1), s.ctx.watch_requested.notified())
-        .await
-        .expect("the watch task is woken");
+    assert_eq!(
+        s.ctx
+            .store
+            .cursor(crate::operator::freshness::WATCH_ROUND)
+            .await
+            .expect("round"),
+        Some(1),
+        "a watch round is started in the store"
+    );
 
     // No token set (a follower): 503 with Retry-After, whatever the request carries.
     if let Ok(mut h) = s.ctx.cronjob_token_sha256.write() {
@@ -596,6 +601,31 @@ async fn tokens_caps_and_names_are_checked() {
     assert_eq!(
         r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
         Some("10")
+    );
+    // A follower: the leader recorded the token's hash in the shared store.
+    s.ctx
+        .store
+        .set_service_token(crate::operator::cronjobs::TOKEN_NAME, &token_hash(TOKEN))
+        .await
+        .expect("record the hash");
+    let post = |token: &'static str| {
+        s.http
+            .post(format!("{}{WATCH_PATH}", s.base))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(post(TOKEN).await.expect("POST").status().as_u16(), 202);
+    assert_eq!(
+        post("not-the-token").await.expect("POST").status().as_u16(),
+        401
+    );
+    assert_eq!(
+        s.ctx
+            .store
+            .cursor(crate::operator::freshness::WATCH_ROUND)
+            .await
+            .expect("round"),
+        Some(2)
     );
 }
 
