@@ -106,12 +106,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Checks the CronJob token of the request against this replica's copy of its hash, else the
 /// store's (a follower, or a leader whose token a newer leader replaced).
 async fn authenticate(ctx: &Context, headers: &HeaderMap) -> Result<(), ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
+    let token = super::server::bearer_token(headers);
     let local = ctx.cronjob_token_sha256.read().ok().and_then(|h| h.clone());
     if let (Some(t), Some(h)) = (token, &local)
         && constant_time_eq(token_hash(t).as_bytes(), h.as_bytes())

@@ -146,7 +146,7 @@ async fn rematch(ctx: &Context, digest: &str) -> Result<Option<usize>, QueueErro
     if diff.is_empty() {
         return Ok(None);
     }
-    let key = notifications::key_hash(&[digest, &old.snapshot.to_string(), &new_json.to_string()]);
+    let key = notify::idempotency_id(&[digest, &old.snapshot.to_string(), &new_json.to_string()]);
     let counts = crate::evaluation::count(&matches);
     let mut queued = 0;
     let scans = scans_on(ctx, digest);

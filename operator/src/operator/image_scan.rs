@@ -408,7 +408,7 @@ async fn notify_changes(
     if old_digest != Some(digest)
         && let Some(v) = &after.verdict
     {
-        let base = super::notifications::key_hash(&[
+        let base = crate::notify::idempotency_id(&[
             &uid,
             old_digest.unwrap_or(""),
             digest,
@@ -442,7 +442,7 @@ async fn notify_changes(
     if let (Some(old), Some(new)) = (before.and_then(|b| b.verdict.as_ref()), &after.verdict)
         && old.final_action != new.final_action
     {
-        let base = super::notifications::key_hash(&[
+        let base = crate::notify::idempotency_id(&[
             &uid,
             digest,
             old.final_action.as_str(),

@@ -18,7 +18,6 @@ use crate::notify::{ImageInfo, Notification, ObjectName, OutboxPayload, SinkTarg
 use crate::store::{NewNotification, Timestamp};
 use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
-use sha2::{Digest, Sha256};
 
 /// Whether the Subscription selects the scan (same namespace; named, labelled or matching a
 /// pattern).
@@ -86,16 +85,6 @@ pub fn notification(event: EventType, image: ImageInfo) -> Notification {
         image,
         ..Notification::new(event)
     }
-}
-
-/// A short stable hash of the parts of an event, for idempotency keys.
-pub fn key_hash(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    hex::encode(&h.finalize()[..12])
 }
 
 /// One queued entry.

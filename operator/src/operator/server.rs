@@ -90,17 +90,22 @@ fn err(code: StatusCode, msg: impl Into<String>) -> ApiError {
     ApiError(code, msg.into())
 }
 
-/// The Job behind the request's bearer token.
-async fn authenticate(
-    ctx: &Context,
-    headers: &HeaderMap,
-) -> Result<crate::store::AnalyzerJob, ApiError> {
-    let token = headers
+/// The request's `Authorization: Bearer` token, if it has a non-empty one.
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+/// The Job behind the request's bearer token.
+async fn authenticate(
+    ctx: &Context,
+    headers: &HeaderMap,
+) -> Result<crate::store::AnalyzerJob, ApiError> {
+    let token = bearer_token(headers)
         .ok_or_else(|| err(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
     ctx.store
         .analyzer_job_by_token(&super::analyzer_job::token_hash(token))

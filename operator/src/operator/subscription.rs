@@ -106,10 +106,11 @@ pub fn wanted_scans(sub: &Subscription) -> Vec<(String, String)> {
         .iter()
         .filter(|p| !p.contains('*'))
         .map(|p| {
-            let hash = super::notifications::key_hash(&[p]);
+            let id = crate::notify::idempotency_id(&[p]);
+            let hex = id.trim_start_matches("plimsoll-");
             // `<subscription>-<8 hex>`, within the 253 characters of a name.
             let prefix: String = name.chars().take(243).collect();
-            (format!("{prefix}-{}", &hash[..8]), p.clone())
+            (format!("{prefix}-{}", &hex[..8]), p.clone())
         })
         .collect();
     out.sort();
