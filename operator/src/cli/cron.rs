@@ -129,21 +129,13 @@ async fn sync_and_push(
         let _ = writeln!(stdout, "{line}");
     }
     store.close().await;
-    let _ = writeln!(
+    Ok(super::feeds::sources_output(
         stdout,
-        "{} of {} sources synced and pushed",
-        targets.len() - failed,
-        targets.len()
-    );
-    Ok(Output {
-        stdout: stdout.into_bytes(),
         warnings,
-        status: if failed == 0 {
-            ExitStatus::Success
-        } else {
-            ExitStatus::ScanFailure
-        },
-    })
+        failed,
+        targets.len(),
+        "synced and pushed",
+    ))
 }
 
 /// Syncs and pushes one source: its summary line, whether it worked, warnings.

@@ -111,13 +111,26 @@ pub async fn sync(args: &FeedsSyncArgs, ctx: &Ctx) -> Result<Output, CommandErro
         }
     }
     store.close().await;
-    let _ = writeln!(
+    Ok(sources_output(
         stdout,
-        "{} of {} sources synced",
-        targets.len() - failed,
-        targets.len()
-    );
-    Ok(Output {
+        warnings,
+        failed,
+        targets.len(),
+        "synced",
+    ))
+}
+
+/// The output of a run over feed sources: the per-source lines, then `N of M sources <done>`;
+/// a failure of any source is the exit status.
+pub(crate) fn sources_output(
+    mut stdout: String,
+    warnings: Vec<String>,
+    failed: usize,
+    total: usize,
+    done: &str,
+) -> Output {
+    let _ = writeln!(stdout, "{} of {total} sources {done}", total - failed);
+    Output {
         stdout: stdout.into_bytes(),
         warnings,
         status: if failed == 0 {
@@ -125,7 +138,7 @@ pub async fn sync(args: &FeedsSyncArgs, ctx: &Ctx) -> Result<Output, CommandErro
         } else {
             ExitStatus::ScanFailure
         },
-    })
+    }
 }
 
 /// `NAME: 2661 records (3 new, 1 updated, 0 removed), 10 withdrawn, 1 skipped` or
