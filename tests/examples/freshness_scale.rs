@@ -31,8 +31,7 @@ mod harness;
 #[path = "../tests/operator/receiver.rs"]
 mod receiver;
 
-use harness::{Cluster, Operator, default_bundle, push_small_image, repo, run_manually};
-use k8s_openapi::api::batch::v1::CronJob;
+use harness::{Cluster, Operator, cronjob, default_bundle, push_small_image, repo, run_manually};
 use kube::api::Api;
 use std::time::{Duration, Instant};
 
@@ -109,14 +108,13 @@ async fn main() {
         ],
     )
     .await;
-    let cronjobs: Api<CronJob> = Api::namespaced(cluster.client.clone(), "default");
-    let feed_sync = async || loop {
-        if let Ok(Some(cj)) = cronjobs.get_opt("plimsoll-feed-sync").await {
-            return cj;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    run_manually(&cluster, &op, &feed_sync().await, "sync-1").await;
+    run_manually(
+        &cluster,
+        &op,
+        &cronjob(&cluster, "plimsoll-feed-sync").await,
+        "sync-1",
+    )
+    .await;
 
     let hook = receiver::Receiver::start().await;
     cluster.namespace("bench").await;
@@ -183,7 +181,13 @@ async fn main() {
     )
     .expect("feed");
     let pushed = Instant::now();
-    run_manually(&cluster, &op, &feed_sync().await, "sync-2").await;
+    run_manually(
+        &cluster,
+        &op,
+        &cronjob(&cluster, "plimsoll-feed-sync").await,
+        "sync-2",
+    )
+    .await;
     let push_took = pushed.elapsed();
     while count(&cluster, "bench", |s| total(s) == 2).await < SCANS {
         assert!(pushed.elapsed() < LIMIT, "statuses not refreshed");

@@ -7,7 +7,6 @@ use super::harness::{
 };
 use super::receiver::{Mode, Received, Receiver};
 use super::{LONG, db_in, support};
-use k8s_openapi::api::batch::v1::CronJob;
 use kube::api::Api;
 use plimsoll::crd::Subscription;
 use std::path::Path;
@@ -85,18 +84,8 @@ fn subscription(
 /// `kubectl create job NAME --from=cronjob/CRONJOB` in the operator's namespace, once the
 /// operator has created the CronJob; waits for the Job to complete.
 async fn run_cronjob(cluster: &Cluster, op: &Operator, cronjob: &str, name: &str) {
-    let cronjobs: Api<CronJob> = Api::namespaced(cluster.client.clone(), "default");
-    let cj = tokio::time::timeout(LONG, async {
-        loop {
-            if let Ok(Some(cj)) = cronjobs.get_opt(cronjob).await {
-                return cj;
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("the operator created CronJob {cronjob}"));
-    super::harness::run_manually(cluster, op, &cj, name).await;
+    let cj = harness::cronjob(cluster, cronjob).await;
+    harness::run_manually(cluster, op, &cj, name).await;
 }
 
 /// The operator log's last lines, for a failed wait.

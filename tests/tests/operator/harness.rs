@@ -545,3 +545,19 @@ pub async fn run_manually(
     );
     log
 }
+
+/// The operator's CronJob `name` (in `default`), once it has created it.
+pub async fn cronjob(cluster: &Cluster, name: &str) -> CronJob {
+    let api: Api<CronJob> = Api::namespaced(cluster.client.clone(), "default");
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(cj)) = api.get_opt(name).await {
+            return cj;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "the operator did not create CronJob {name}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
